@@ -1,0 +1,83 @@
+"""Offline docs build for an nbdev-2 project without Quarto (no Quarto binary is reachable offline).
+1. nbdev's own notebook processing (same as `nbdev_proc_nbs`, minus the Quarto check): hides `#| hide`
+   cells, strips directives, renders `show_doc`, turns the H1/`>` into front matter -> _proc/
+2. Turn each processed notebook into a Sphinx page (front matter -> H1 + description) under _sphinx/
+3. sphinx-build with myst-nb (stored outputs only, nothing executed) -> _docs/
+Usage: python tools/build_docs.py   (then open _docs/index.html)"""
+import json, re, shutil, subprocess, sys, uuid, yaml
+from pathlib import Path
+
+CONF = '''
+project = {lib_name!r}
+author = {author!r}
+copyright = {copyright!r}
+extensions = ["myst_nb"]
+nb_execution_mode = "off"            # render stored outputs only, never execute
+myst_enable_extensions = ["attrs_inline", "colon_fence"]
+nb_render_markdown_format = "myst"   # show_doc outputs are markdown
+html_theme = "furo"
+html_title = {title!r}
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+suppress_warnings = ["myst.header", "misc.highlighting_failure"]
+'''
+
+def main():
+    from nbdev.config import get_config
+    from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+    from nbdev.serve import proc_nbs
+    import nbdev.doclinks
+    cfg = get_config()
+    root = cfg.config_path
+    refresh_quarto_yml(); nbdev.doclinks._build_modidx(); nbdev_sidebar.__wrapped__()
+    proc = proc_nbs(force=True)
+
+    src = root/'_sphinx'
+    shutil.rmtree(src, ignore_errors=True); src.mkdir()
+    pages = []
+    for f in sorted(proc.glob('*.ipynb')):
+        nb = json.loads(f.read_text())
+        fm = {}
+        if nb['cells'] and nb['cells'][0]['cell_type'] == 'raw':
+            fm = yaml.safe_load(''.join(nb['cells'][0]['source']).strip().strip('-')) or {}
+            nb['cells'].pop(0)
+        name = Path(fm.get('output-file', f.stem + '.html')).stem
+        head = f"# {fm.get('title', name)}\n\n" + (f"*{fm['description']}*\n" if fm.get('description') else '')
+        nb['cells'].insert(0, {"cell_type": "markdown", "metadata": {}, "source": head})
+        for c in nb['cells']:
+            for k in [k for k in c if k not in ('cell_type','id','metadata','source','outputs','execution_count','attachments')]:
+                del c[k]                                    # nbdev adds e.g. 'has_sd'; nbformat rejects it
+            c.setdefault('id', uuid.uuid4().hex[:8])
+            if c['cell_type'] == 'code':                   # Quarto cell options -> myst-nb tags, then drop them
+                src_ = ''.join(c['source'])
+                if re.search(r'^#\|\s*echo:\s*false', src_, flags=re.M):
+                    c['metadata'].setdefault('tags', []).append('remove-input')
+                c['source'] = re.sub(r'^#\|.*\n?', '', src_, flags=re.M)
+                for o in c.get('outputs', []):             # show_doc markdown starts with '---' (a docutils transition)
+                    md = o.get('data', {}).get('text/markdown')
+                    if md is not None: o['data']['text/markdown'] = re.sub(r'^\s*---\s*\n', '', ''.join(md))
+        (src/f'{name}.ipynb').write_text(json.dumps(nb))
+        if name != 'index': pages.append(name)
+
+    write_readme(src/'index.ipynb', root/'README.md')   # stands in for `nbdev_readme` (needs Quarto)
+    idx = json.loads((src/'index.ipynb').read_text())   # hidden toctree -> sidebar lists every page
+    idx["cells"].append({"cell_type": "markdown", "metadata": {}, "id": "toctree00",
+                         "source": "```{toctree}\n:hidden:\n" + '\n'.join(pages) + "\n```\n"})
+    (src/'index.ipynb').write_text(json.dumps(idx))
+    (src/'conf.py').write_text(CONF.format(lib_name=cfg.lib_name, author=cfg.author, copyright=cfg.copyright, title=cfg.title))
+    out = root/cfg.doc_path.name
+    shutil.rmtree(out, ignore_errors=True)
+    rc = subprocess.call([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', str(src), str(out)])
+    shutil.rmtree(root/'jupyter_execute', ignore_errors=True)   # myst-nb scratch dir
+    return rc
+
+def write_readme(nb_path, dest):
+    "README.md from the processed index notebook (stored outputs included), like `nbdev_readme`."
+    import nbformat
+    from nbconvert import MarkdownExporter
+    nb = nbformat.reads(nb_path.read_text(), as_version=4)
+    body, res = MarkdownExporter().from_notebook_node(nb)
+    if res.get('outputs'): print('README: figures in index.ipynb are not copied', file=sys.stderr)
+    dest.write_text('<!-- generated from nbs/index.ipynb by tools/build_docs.py: do not edit -->\n\n' + body.strip() + '\n')
+
+if __name__ == '__main__':   # nbdev's proc_nbs uses a spawn pool: keep the guard
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Execute notebooks in place with execnb (nbdev's own engine) so outputs (figures) are stored for the docs.
+Skips cells carrying a test flag from settings.ini `tst_flags` (e.g. `#| slow`) unless given with --flags,
+and `#| eval: false` cells. Usage: python tools/exec_nbs.py [nbs/01_viz.ipynb ...] [--flags slow]"""
+import sys, os, time
+from pathlib import Path
+from fastcore.xtras import working_directory
+from execnb.shell import CaptureShell
+from nbdev.config import get_config
+from nbdev.process import extract_directives
+
+args = sys.argv[1:]
+force = set(args[args.index('--flags')+1].split()) if '--flags' in args else set()
+if '--flags' in args: i = args.index('--flags'); del args[i:i+2]
+cfg = get_config()
+skip = set(cfg.tst_flags.split()) - force
+files = [Path(a).absolute() for a in args] or sorted(cfg.nbs_path.glob('[!_.]*.ipynb'))
+sys.path.insert(0, str(cfg.config_path))
+failed = 0
+for fn in files:
+    def _skip(cell):
+        if cell.cell_type != 'code': return True
+        d = extract_directives(cell, remove=False)   # {'slow': [], 'eval:': ['false'], ...}
+        if d.get('eval:', [''])[0].lower() == 'false': return True
+        return bool(skip & d.keys())
+    t = time.time()
+    sh = CaptureShell(fn)
+    try:
+        with working_directory(fn.parent): sh.execute(fn, fn, exc_stop=True, preproc=_skip)
+        print(f'executed {fn.name} in {time.time()-t:.1f}s')
+    except Exception as e:
+        failed += 1; print(f'FAILED {fn.name}: {e!r}', file=sys.stderr)
+print(f"exec_nbs: {len(files)-failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
