@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['PganError', 'PganDataError', 'seed_everything', 'get_device', 'atomic_path', 'atomic_write_bytes',
-           'atomic_write_text', 'atomic_write_json', 'sha256_file', 'make_run_dir', 'progress']
+           'atomic_write_text', 'atomic_write_json', 'staged_dir', 'sha256_file', 'make_run_dir', 'progress']
 
-# %% ../nbs/00_core.ipynb #6d8e82c1
+# %% ../nbs/00_core.ipynb #299d9cc3
 import contextlib, datetime, hashlib, json, os, random, sys, tempfile
 from pathlib import Path
 import numpy as np
 import torch
 
-# %% ../nbs/00_core.ipynb #07a6b2ff
+# %% ../nbs/00_core.ipynb #4048f95e
 class PganError(Exception):
     "An error pgan raises on purpose; the CLI prints its message on one line and exits with status 2."
 
@@ -31,7 +31,7 @@ class PganDataError(PganError, ValueError):
         if expected is not None: msg += f"; expected {expected}"
         super().__init__(msg)
 
-# %% ../nbs/00_core.ipynb #3f31a37c
+# %% ../nbs/00_core.ipynb #51d2fede
 def seed_everything(seed:int=0,              # the seed
                     deterministic:bool=False # also ask torch for deterministic kernels (slower on GPU)
                    )->np.random.Generator:   # a generator seeded with `seed`
@@ -43,7 +43,7 @@ def seed_everything(seed:int=0,              # the seed
         torch.backends.cudnn.benchmark = False
     return np.random.default_rng(seed)
 
-# %% ../nbs/00_core.ipynb #4b5134e1
+# %% ../nbs/00_core.ipynb #3f51180b
 def get_device(device:str='auto' # 'auto' (CUDA, then Apple MPS, then CPU), or a torch device name such as 'cpu', 'cuda:1'
               )->torch.device:
     "The torch device to compute on; asking for one that is not there is an error, not a silent fallback."
@@ -61,7 +61,7 @@ def get_device(device:str='auto' # 'auto' (CUDA, then Apple MPS, then CPU), or a
         raise PganError(f"device {device!r} asked for, but MPS is not available")
     return dev
 
-# %% ../nbs/00_core.ipynb #3dae5ac3
+# %% ../nbs/00_core.ipynb #365df505
 @contextlib.contextmanager
 def atomic_path(dest # the final path
                ):
@@ -102,7 +102,26 @@ def _json_safe(o):
     if isinstance(o, Path): return str(o)
     return o
 
-# %% ../nbs/00_core.ipynb #fd3d9051
+# %% ../nbs/00_core.ipynb #2e3f97c0
+@contextlib.contextmanager
+def staged_dir(dest # the folder the files should end up in (created if needed)
+              ):
+    "Context manager yielding a staging folder whose files are moved into `dest` on success, and deleted on error."
+    import shutil
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir(): raise PganError(f"output folder {dest} exists and is not a folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix='.pgan-staging-', dir=dest))
+    try:
+        yield tmp
+        for f in sorted(tmp.rglob('*')):
+            if f.is_file():
+                target = dest/f.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, target)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/00_core.ipynb #413d7ece
 def sha256_file(path, chunk:int=1<<20)->str:
     "Hex SHA-256 of the file at `path`, read in chunks (provenance of checkpoints and data)."
     h = hashlib.sha256()
@@ -110,7 +129,7 @@ def sha256_file(path, chunk:int=1<<20)->str:
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #ffd75d40
+# %% ../nbs/00_core.ipynb #5b46dec8
 def make_run_dir(root='runs',          # parent folder of all runs
                  name:str=None,        # run name; default: a timestamp such as 20261123-094512
                  exist_ok:bool=False   # reuse an existing folder (resume) instead of failing
@@ -124,7 +143,7 @@ def make_run_dir(root='runs',          # parent folder of all runs
     d.mkdir(parents=True, exist_ok=True)
     return d
 
-# %% ../nbs/00_core.ipynb #4fe5611d
+# %% ../nbs/00_core.ipynb #44343c5b
 def progress(iterable=None,   # what to iterate over
              total:int=None,  # number of items (when `iterable` has no len)
              desc:str=None,   # label shown before the bar

@@ -41,6 +41,7 @@ def main():
             fm = yaml.safe_load(''.join(nb['cells'][0]['source']).strip().strip('-')) or {}
             nb['cells'].pop(0)
         name = Path(fm.get('output-file', f.stem + '.html')).stem
+        nb.setdefault('metadata', {})['language_info'] = {'name': 'python'}   # code highlighting
         head = f"# {fm.get('title', name)}\n\n" + (f"*{fm['description']}*\n" if fm.get('description') else '')
         nb['cells'].insert(0, {"cell_type": "markdown", "metadata": {}, "source": head})
         for c in nb['cells']:
@@ -75,8 +76,10 @@ def write_readme(nb_path, dest):
     import nbformat
     from nbconvert import MarkdownExporter
     nb = nbformat.reads(nb_path.read_text(), as_version=4)
+    for c in nb.cells:                  # figures live on the docs site; README.md stays plain text
+        if c.cell_type == 'code':
+            c.outputs = [o for o in c.get('outputs', []) if not any(k.startswith('image/') for k in o.get('data', {}))]
     body, res = MarkdownExporter().from_notebook_node(nb)
-    if res.get('outputs'): print('README: figures in index.ipynb are not copied', file=sys.stderr)
     dest.write_text('<!-- generated from nbs/index.ipynb by tools/build_docs.py: do not edit -->\n\n' + body.strip() + '\n')
 
 if __name__ == '__main__':   # nbdev's proc_nbs uses a spawn pool: keep the guard

@@ -1,0 +1,57 @@
+# pgan: the two commands of the README (`make test`, `make demo`) and a few more.
+# Every target installs what it needs into .venv first (torch's CPU wheel before anything that depends on it).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.pgan-installed
+PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
+DEMO   ?= runs/demo
+FLAGS  ?=
+
+.PHONY: help install sync test test-slow demo docs execute clean
+help:
+	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
+	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
+	@echo "make docs    build the docs site offline into _docs/ (README.md is regenerated from nbs/index.ipynb)"
+	@echo "make test-slow   the tests including cells marked #| slow"
+	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh"
+
+$(STAMP): settings.ini setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip $(PIPQ)
+	$(BIN)/python -m pip install -q torch==2.13.0 $(PIPQ)
+	$(BIN)/python -m pip install -q -e '.[dev]' $(PIPQ)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# nbdev_export and nbdev_clean must leave pgan/ and nbs/ as they are (notebooks are the source of truth).
+sync: install
+	@sum() { find pgan nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' | sort | xargs md5sum | md5sum; }; \
+	before=$$(sum); $(BIN)/nbdev_export; $(BIN)/nbdev_clean; after=$$(sum); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "sync: nbdev_export/nbdev_clean changed pgan/ or nbs/ (now fixed in your tree): review and commit them"; exit 1; \
+	else echo "sync: pgan/ and nbs/ are in sync and clean"; fi
+
+test: sync
+	$(BIN)/python tools/test_nbs.py $(if $(FLAGS),--flags "$(FLAGS)")
+
+test-slow:
+	$(MAKE) test FLAGS=slow
+
+demo: install
+	$(BIN)/pgan phantom --out $(DEMO)/data --profile demo --seed 0
+	@echo "demo: phantom data in $(DEMO)/data (train.h5, holdout.h5, external.h5); look at $(DEMO)/data/preview.png"
+
+docs: install
+	$(BIN)/python tools/build_docs.py
+	@echo "docs: open _docs/index.html"
+
+execute: install
+	$(BIN)/python tools/exec_nbs.py $(NBS)
+	$(BIN)/nbdev_clean
+
+clean:
+	rm -rf _docs _proc _sphinx jupyter_execute runs
