@@ -42,8 +42,11 @@ test-slow:
 	$(MAKE) test FLAGS=slow
 
 demo: install
+	rm -rf $(DEMO)
 	$(BIN)/pgan phantom --out $(DEMO)/data --profile demo --seed 0
-	@echo "demo: phantom data in $(DEMO)/data (train.h5, holdout.h5, external.h5); look at $(DEMO)/data/preview.png"
+	$(BIN)/pgan train --data $(DEMO)/data/train.h5 --holdout $(DEMO)/data/holdout.h5 --out $(DEMO)/train --profile demo --seed 0
+	@echo "demo: phantom data in $(DEMO)/data (look at preview.png); GAN run in $(DEMO)/train:"
+	@echo "      per-epoch sample grids in $(DEMO)/train/samples/, curves in metrics.jsonl, checkpoint.pt to resume or sample from"
 
 docs: install
 	$(BIN)/python tools/build_docs.py

@@ -190,6 +190,8 @@ d = { 'settings': { 'branch': 'main',
                             'pgan.train.init_distributed': ('train.html#init_distributed', 'pgan/train.py'),
                             'pgan.train.load_checkpoint': ('train.html#load_checkpoint', 'pgan/train.py'),
                             'pgan.train.make_config': ('train.html#make_config', 'pgan/train.py'),
+                            'pgan.train.plot_training': ('train.html#plot_training', 'pgan/train.py'),
+                            'pgan.train.read_metrics': ('train.html#read_metrics', 'pgan/train.py'),
                             'pgan.train.save_grid': ('train.html#save_grid', 'pgan/train.py'),
                             'pgan.train.training_dataset': ('train.html#training_dataset', 'pgan/train.py'),
                             'pgan.train.weights_checksum': ('train.html#weights_checksum', 'pgan/train.py')}}}

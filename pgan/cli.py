@@ -94,7 +94,7 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--lr', 'lr', _pos_float, 'generator learning rate (profile default)'),
     ('--time-scale', 'time_scale', _pos_float, 'TTUR: discriminator lr = time-scale x lr (default 1)'),
     ('--diter', 'diter', _pos_int, 'discriminator steps per generator step (1; 5 for WGAN losses)'),
-    ('--width', 'width', _pos_int, 'network width (profile default: quick 8, demo 32, paper 128)'),
+    ('--width', 'width', _pos_int, 'network width (profile default: quick 8, demo 16, paper 128)'),
     ('--alpha-region', 'alpha_region', float, 'weight of the class loss (default 1)'),
     ('--checkpoint-every', 'checkpoint_every', _pos_int, 'epochs between numbered checkpoints'),
     ('--num-workers', 'num_workers', _nonneg_int, 'DataLoader worker processes (default 0)'),
@@ -135,7 +135,8 @@ def cmd_train(args)->int:
     cfg = _train_config(args)
     if dev is not None: cfg.device = dev
     out = Path(args.out)
-    if args.resume is None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir(): raise PganError(f"--out {out} is a file, not a folder")
+    if args.resume is None and out.exists() and any(out.iterdir()):
         raise PganError(f"run folder {out} exists and is not empty: use another --out, or --resume {out}/checkpoint.pt")
     t = GANTrainer(cfg, args.data, args.holdout, out=out, rank=rank, world=world)   # validates the data first
     if args.resume is not None: t.resume(args.resume)

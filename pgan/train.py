@@ -6,7 +6,8 @@
 __all__ = ['LOSSES', 'PROFILES', 'WGAN_DEFAULTS', 'CKPT_FORMAT', 'TrainConfig', 'make_config', 'adv_d_loss', 'adv_g_loss',
            'gradient_penalty', 'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer',
            'build_models', 'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer',
-           'ProgressBar', 'TensorBoard', 'default_callbacks', 'save_grid', 'init_distributed', 'weights_checksum']
+           'ProgressBar', 'TensorBoard', 'default_callbacks', 'save_grid', 'init_distributed', 'weights_checksum',
+           'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import dataclasses, json, math, os, sys, time
@@ -64,7 +65,7 @@ class TrainConfig:
 
 PROFILES = {
     'quick': dict(width=8, epochs=2, lr=2e-4, checkpoint_every=1),
-    'demo':  dict(width=32, epochs=12, lr=2e-4, checkpoint_every=4),
+    'demo':  dict(width=16, epochs=45, lr=2e-4, norm_g='batch', norm_d='batch', checkpoint_every=15),
     'paper': dict(width=128, epochs=25, lr=1e-4, checkpoint_every=5),
 }
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
@@ -470,3 +471,24 @@ def check_ranks_in_sync(self:GANTrainer)->list:
         if len(set(sums)) != 1: raise PganError(f"data-parallel ranks diverged: weight checksums {sums}")
     self.rank_checksums = sums
     return sums
+
+# %% ../nbs/11_train.ipynb #e04d75cc
+def plot_training(history:list, # per-epoch metrics, as `fit` returns them or as read from `metrics.jsonl`
+                  title:str=None):
+    "Losses and the discriminator's class balanced accuracy per epoch."
+    from matplotlib.figure import Figure
+    ep = [m['epoch'] for m in history]
+    fig = Figure(figsize=(9, 3.2)); a1, a2 = fig.subplots(1, 2)
+    for k, lab in [('loss_d', 'D loss'), ('loss_g', 'G loss'), ('adv_d', 'D adversarial'), ('adv_g', 'G adversarial')]:
+        if all(k in m for m in history): a1.plot(ep, [m[k] for m in history], marker='.', label=lab)
+    for k, lab in [('d_bal_acc_real', 'real (train)'), ('d_bal_acc_fake', 'fake'), ('holdout_bal_acc', 'holdout')]:
+        if all(k in m for m in history): a2.plot(ep, [m[k] for m in history], marker='.', label=lab)
+    a1.set(xlabel='epoch', title='losses'); a2.set(xlabel='epoch', ylim=(0, 1.02), title="D's class balanced accuracy")
+    for a in (a1, a2): a.legend(fontsize=8); a.grid(alpha=.3)
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+def read_metrics(run_dir)->list:
+    "The per-epoch metrics of a run folder (`metrics.jsonl`)."
+    return [json.loads(l) for l in (Path(run_dir)/'metrics.jsonl').read_text().splitlines() if l.strip()]
