@@ -11,6 +11,7 @@ __all__ = ['REGIONS', 'REGION_PRIORS', 'LEVEL_NAMES', 'LEVEL_REGION', 'PROFILES'
 import functools, math
 from pathlib import Path
 import numpy as np
+import matplotlib
 from matplotlib.figure import Figure
 from .core import PganError, progress
 from .data import H5Writer, DEFAULT_CLASS_NAMES
@@ -422,16 +423,17 @@ def plot_vu_grid(volumes,           # (R, C, H, W) array or tensor (or one (C, H
     cols = list(range(v.shape[1])) if slices is None else [int(c) for c in slices]
     R, C, (H, W) = len(v), len(cols), v.shape[-2:]
     if row_labels is not None and len(row_labels) != R: raise PganError(f'{len(row_labels)} row labels for {R} rows')
-    lw = 0.45 if row_labels is not None else 0.05
-    tw, top = tile * W / H, (0.35 if title else 0.05)
-    fig = Figure(figsize=(lw + C * tw * 1.03, top + R * tile * 1.03))
-    fig.subplots_adjust(left=lw / fig.get_figwidth(), right=0.995, bottom=0.005, top=1 - top / fig.get_figheight(), wspace=0.03, hspace=0.03)
-    axs = fig.subplots(R, C, squeeze=False)
+    gap = max(1, H // 32)                                          # thin white gaps between tiles
+    canvas = np.full((R * (H + gap) - gap, C * (W + gap) - gap), np.nan, np.float32)
     for r in range(R):
-        for j, c in enumerate(cols):
-            ax = axs[r, j]
-            ax.imshow(v[r, c], cmap='gray', vmin=-1, vmax=1, interpolation='nearest', aspect='equal')
-            ax.set_xticks([]); ax.set_yticks([])
-        if row_labels is not None: axs[r, 0].set_ylabel(str(row_labels[r]), fontsize=8)
+        for j, c in enumerate(cols): canvas[r * (H + gap):r * (H + gap) + H, j * (W + gap):j * (W + gap) + W] = v[r, c]
+    lw, top = (0.45 if row_labels is not None else 0.05), (0.35 if title else 0.05)
+    fig = Figure(figsize=(lw + C * tile * W / H * 1.03, top + R * tile * 1.03))
+    ax = fig.add_axes((lw / fig.get_figwidth(), 0.005, 1 - lw / fig.get_figwidth() - 0.005, 1 - 0.005 - top / fig.get_figheight()))
+    cmap = matplotlib.colormaps['gray'].with_extremes(bad='white')
+    ax.imshow(canvas, cmap=cmap, vmin=-1, vmax=1, interpolation='nearest', aspect='auto')   # one image: fast to draw
+    ax.set_xticks([]); ax.set_yticks([]); ax.set_frame_on(False)
+    if row_labels is not None:
+        for r, lab in enumerate(row_labels): ax.text(-gap - 2, r * (H + gap) + H / 2, str(lab), rotation=90, ha='right', va='center', fontsize=8)
     if title: fig.suptitle(title, fontsize=10, y=1 - 0.08 / fig.get_figheight(), va='top')
     return fig

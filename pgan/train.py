@@ -6,11 +6,11 @@
 __all__ = ['LOSSES', 'PROFILES', 'WGAN_DEFAULTS', 'CKPT_FORMAT', 'TrainConfig', 'make_config', 'adv_d_loss', 'adv_g_loss',
            'gradient_penalty', 'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer',
            'build_models', 'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer',
-           'ProgressBar', 'TensorBoard', 'default_callbacks', 'save_grid', 'init_distributed', 'weights_checksum',
-           'plot_training', 'read_metrics']
+           'ProgressBar', 'TensorBoard', 'default_callbacks', 'fixed_noise_samples', 'save_volume_grid', 'save_grid',
+           'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
-import dataclasses, json, math, os, sys, time
+import dataclasses, json, math, os, shutil, sys, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -65,7 +65,7 @@ class TrainConfig:
 
 PROFILES = {
     'quick': dict(width=8, epochs=2, lr=2e-4, checkpoint_every=1),
-    'demo':  dict(width=16, epochs=45, lr=2e-4, norm_g='batch', norm_d='batch', checkpoint_every=15),
+    'demo':  dict(width=16, epochs=40, lr=2e-4, norm_g='batch', norm_d='batch', checkpoint_every=15),
     'paper': dict(width=128, epochs=25, lr=1e-4, checkpoint_every=5),
 }
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
@@ -369,6 +369,20 @@ def resume(self:GANTrainer, path):
     return self
 
 # %% ../nbs/11_train.ipynb #5aea21b3
+class _Background:
+    "Run one function at a time in a thread; `join` waits for it and re-raises its exception, if any."
+    def __init__(self): self.thread, self.error = None, None
+    def run(self, f, *args):
+        self.join()
+        def target():
+            try: f(*args)
+            except BaseException as e: self.error = e
+        self.thread = threading.Thread(target=target, daemon=True); self.thread.start()
+    def join(self):
+        if self.thread is not None: self.thread.join(); self.thread = None
+        if self.error is not None: e, self.error = self.error, None; raise e
+
+#| export
 class MetricsLog(Callback):
     "Append each epoch's metrics as one JSON line to `metrics.jsonl` (flushed at once: nothing lost on a crash)."
     order = -1
@@ -382,22 +396,41 @@ class SampleGrid(Callback):
     def before_fit(self):
         t = self.trainer
         g = torch.Generator().manual_seed(t.cfg.seed + 12345)
-        self.noise = torch.randn(1, t.cfg.z_dim, generator=g).repeat(t.n_classes, 1)
+        self.noise, self.bg = torch.randn(1, t.cfg.z_dim, generator=g).repeat(t.n_classes, 1), _Background()
     def after_epoch(self):
         t = self.trainer
         if t.epoch % t.cfg.grid_every and t.epoch != t.cfg.epochs: return
-        save_grid(t.G, self.noise, _vols(t.train_ds).class_names, t.out/'samples'/f'epoch_{t.epoch:03d}.png', f'epoch {t.epoch}')
+        x, names = fixed_noise_samples(t.G, self.noise), _vols(t.train_ds).class_names
+        self.bg.run(save_volume_grid, x, [names[i % len(names)] for i in range(len(x))],   # drawn beside the next epoch
+                    t.out/'samples'/f'epoch_{t.epoch:03d}.png', f'epoch {t.epoch}')
+    def after_fit(self): self.bg.join()
 
 class Checkpointer(Callback):
-    "`checkpoint.pt` after every epoch (the latest), and `checkpoint_epoch_NNN.pt` every `checkpoint_every` epochs and at the end."
+    """`checkpoint.pt` after every epoch (the latest), and `checkpoint_epoch_NNN.pt` every `checkpoint_every` epochs
+    and at the end. The state is copied at the end of the epoch; serialising and writing it (atomically) runs beside
+    the next epoch's training, one write at a time, and a failed write stops the run at the next epoch's end."""
+    def before_fit(self): self.bg = _Background()
     def after_epoch(self):
         t = self.trainer
-        t.save_checkpoint(t.out/'checkpoint.pt')
-        if t.epoch % t.cfg.checkpoint_every == 0 or t.epoch == t.cfg.epochs:
-            t.save_checkpoint(t.out/f'checkpoint_epoch_{t.epoch:03d}.pt')
+        numbered = t.epoch % t.cfg.checkpoint_every == 0 or t.epoch == t.cfg.epochs
+        self.bg.run(_write_checkpoints, _snapshot(t.checkpoint_state()), t.out/'checkpoint.pt',
+                    t.out/f'checkpoint_epoch_{t.epoch:03d}.pt' if numbered else None)
     def after_fit(self):
         t = self.trainer
+        self.bg.join()
         if getattr(t, 'rank_checksums', None) and (t.out/'checkpoint.pt').exists(): t.save_checkpoint(t.out/'checkpoint.pt')
+
+def _snapshot(o):
+    "A deep copy of the tensors in a (nested) state dict, so training can go on while it is written."
+    if isinstance(o, torch.Tensor): return o.detach().clone()
+    if isinstance(o, dict): return {k: _snapshot(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return type(o)(_snapshot(v) for v in o)
+    return o
+
+def _write_checkpoints(state, latest, numbered=None):
+    with atomic_path(latest) as tmp: torch.save(state, tmp)
+    if numbered is not None:
+        with atomic_path(numbered) as tmp: shutil.copyfile(latest, tmp)   # a copy: no second serialisation
 
 class ProgressBar(Callback):
     "A progress bar over all batches of the run, with ETA and the latest losses."
@@ -430,19 +463,24 @@ def default_callbacks(t:GANTrainer)->list:
 
 # %% ../nbs/11_train.ipynb #2a4c01f9
 @torch.no_grad()
-def save_grid(G, noise, class_names, path, title=None):
-    "Render G's output for `noise` (one row per class) to a PNG at `path`, atomically."
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from pgan.phantom import plot_vu_grid
+def fixed_noise_samples(G, noise)->np.ndarray:
+    "G's output (eval mode) for `noise`, row i with class i mod K."
     was = G.training; G.eval()
     dev = next(G.parameters()).device
-    x = G(G.make_z(torch.arange(len(noise), device=dev) % len(class_names), noise.to(dev))).cpu().numpy()
+    x = G(G.make_z(torch.arange(len(noise), device=dev) % G.n_classes, noise.to(dev))).cpu().numpy()
     G.train(was)
-    fig = plot_vu_grid(x, row_labels=[class_names[i % len(class_names)] for i in range(len(x))], title=title)
+    return x
+
+def save_volume_grid(x, row_labels, path, title=None):
+    "Draw volumes `x` (rows) × slices with `plot_vu_grid` and save the PNG at `path`, atomically."
+    from pgan.phantom import plot_vu_grid
+    fig = plot_vu_grid(x, row_labels=row_labels, title=title)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=80, bbox_inches='tight')
-    plt.close(fig)
+
+def save_grid(G, noise, class_names, path, title=None):
+    "Render G's output for `noise` (one row per class) to a PNG at `path`."
+    save_volume_grid(fixed_noise_samples(G, noise), [class_names[i % len(class_names)] for i in range(len(noise))], path, title)
 
 # %% ../nbs/11_train.ipynb #a4120176
 def init_distributed()->tuple:
