@@ -59,18 +59,13 @@ def cmd_phantom(args)->int:
 # %% ../nbs/60_cli.ipynb #c3df1114
 def _write_preview(h5_path, png_path, per_class:int=2):
     "Save a grid of `per_class` volumes of each class (rows) × slices (columns) from an HDF5 file."
-    import numpy as np, matplotlib
-    matplotlib.use('Agg')
+    import numpy as np
     from pgan.data import H5Volumes
-    from pgan.phantom import plot_vu_grid
-    from pgan.core import atomic_path
+    from pgan.train import save_volume_grid
     with H5Volumes(h5_path) as v:
         idx = [i for k in range(len(v.class_names)) for i in np.flatnonzero(v.regions == k)[:per_class]]
         labels = [v.class_names[v.regions[i]] for i in idx]
-        fig = plot_vu_grid(v[np.array(idx)], row_labels=labels, title=f'{Path(h5_path).name}: {per_class} VUs per region')
-    with atomic_path(png_path) as tmp:
-        fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight')
-    import matplotlib.pyplot as plt; plt.close(fig)
+        save_volume_grid(v[np.array(idx)], labels, png_path, f'{Path(h5_path).name}: {per_class} VUs per region', dpi=100)
 
 # %% ../nbs/60_cli.ipynb #c91827ca
 def _pos_int(s:str)->int:

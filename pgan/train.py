@@ -471,12 +471,12 @@ def fixed_noise_samples(G, noise)->np.ndarray:
     G.train(was)
     return x
 
-def save_volume_grid(x, row_labels, path, title=None):
+def save_volume_grid(x, row_labels, path, title=None, dpi:int=80):
     "Draw volumes `x` (rows) × slices with `plot_vu_grid` and save the PNG at `path`, atomically."
     from pgan.phantom import plot_vu_grid
     fig = plot_vu_grid(x, row_labels=row_labels, title=title)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=80, bbox_inches='tight')
+    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=dpi, bbox_inches='tight')
 
 def save_grid(G, noise, class_names, path, title=None):
     "Render G's output for `noise` (one row per class) to a PNG at `path`."
