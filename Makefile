@@ -42,11 +42,10 @@ test-slow:
 	$(MAKE) test FLAGS=slow
 
 demo: install
-	rm -rf $(DEMO)
-	$(BIN)/pgan phantom --out $(DEMO)/data --profile demo --seed 0
-	$(BIN)/pgan train --data $(DEMO)/data/train.h5 --holdout $(DEMO)/data/holdout.h5 --out $(DEMO)/train --profile demo --seed 0
-	@echo "demo: phantom data in $(DEMO)/data (look at preview.png); GAN run in $(DEMO)/train:"
-	@echo "      per-epoch sample grids in $(DEMO)/train/samples/, curves in metrics.jsonl, checkpoint.pt to resume or sample from"
+	$(BIN)/pgan run --profile demo --out $(DEMO) --seed 0
+	@echo "demo: open $(DEMO)/eval/report.html (the verdict, fidelity and privacy); data in $(DEMO)/data (preview.png),"
+	@echo "      the GAN run in $(DEMO)/train (samples/, metrics.jsonl, checkpoint.pt), the release in $(DEMO)/synthetic/synthetic.h5."
+	@echo "      Rerunning make demo skips what is done; rm -rf $(DEMO) to start over."
 
 docs: install
 	$(BIN)/python tools/build_docs.py

@@ -96,6 +96,7 @@ def atomic_write_json(dest, obj, indent:int=2):
 def _json_safe(o):
     if isinstance(o, dict): return {str(k): _json_safe(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_json_safe(v) for v in o]
+    if isinstance(o, np.bool_): return bool(o)
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (float, np.floating)): return float(o) if np.isfinite(o) else None
     if isinstance(o, np.ndarray): return _json_safe(o.tolist())

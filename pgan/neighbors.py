@@ -97,10 +97,10 @@ class Whitener:
 def _plan(n_q:int, n_r:int, d:int, chunk_bytes:int, full_rows:bool)->tuple:
     "Query block and reference chunk sizes (bq, br) keeping the working set near `chunk_bytes`."
     if chunk_bytes <= 0: raise PganError(f"chunk_bytes must be positive, got {chunk_bytes}")
-    e4 = max(1, chunk_bytes // 16)
-    bq = min(n_q, max(1, e4 // d))
-    if full_rows: bq = min(bq, max(1, e4 // 4 // n_r))
-    br = min(n_r, max(1, e4 // d), max(1, e4 // bq))
+    e = max(1, chunk_bytes // 4)
+    bq = max(1, math.ceil(n_q / max(1, math.ceil(n_q * d / (0.6 * e)))))    # fewest query blocks of equal size
+    if full_rows: bq = min(bq, max(1, e // (4 * n_r)))
+    br = min(n_r, max(1, max(int(0.85 * e) - bq * d, e // 4) // d), max(1, e // 4 // bq))
     return bq, br
 
 # %% ../nbs/21_neighbors.ipynb #947fe496
