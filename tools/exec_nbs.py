@@ -7,6 +7,7 @@ from fastcore.xtras import working_directory
 from execnb.shell import CaptureShell
 from nbdev.config import get_config
 from nbdev.process import extract_directives
+from execnb.nbio import read_nb, write_nb
 
 args = sys.argv[1:]
 force = set(args[args.index('--flags')+1].split()) if '--flags' in args else set()
@@ -23,6 +24,10 @@ for fn in files:
         if d.get('eval:', [''])[0].lower() == 'false': return True
         return bool(skip & d.keys())
     t = time.time()
+    nb = read_nb(fn)                           # clear the outputs of the cells that will run (stale ones must not survive)
+    for c in nb.cells:
+        if not _skip(c): c['outputs'] = []
+    write_nb(nb, fn)
     sh = CaptureShell(fn)
     try:
         with working_directory(fn.parent): sh.execute(fn, fn, exc_stop=True, preproc=_skip)
