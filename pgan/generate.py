@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LoadedGenerator', 'label_counts', 'sample_labels', 'sample_noise', 'generate_h5', 'class_grid', 'class_interpolation',
-           'noise_interpolation']
+           'noise_interpolation', 'generator_figures']
 
 # %% ../nbs/13_generate.ipynb #e21deab6
 import math
@@ -23,8 +23,10 @@ class LoadedGenerator:
                  device='auto'):         # 'auto', 'cpu', 'cuda', ...
         ck = load_checkpoint(checkpoint)
         self.path, self.device = Path(checkpoint), get_device(device)
-        self.G = build_models(ck['model'])[0]
-        self.G.load_state_dict(ck['G']); self.G.to(self.device).eval()
+        try: self.G = build_models(ck['model'])[0]; self.G.load_state_dict(ck['G'])
+        except (KeyError, TypeError, RuntimeError) as e:
+            raise PganError(f"{checkpoint}: its generator weights do not match its model description ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        self.G.to(self.device).eval()
         self.class_names, self.priors = list(ck['class_names']), np.asarray(ck['priors'], float)
         self.epoch, self.config, self.dp = ck['epoch'], ck['config'], ck.get('dp')
         self.sha256 = sha256_file(checkpoint)
@@ -137,3 +139,15 @@ def noise_interpolation(g:LoadedGenerator,   # the generator
         Z = (np.sin((1 - t) * om) * z0 + np.sin(t * om) * z1) / np.sin(om)
     else: Z = (1 - t) * z0 + t * z1
     return g(np.full(steps, label), Z.astype(np.float32))
+
+# %% ../nbs/13_generate.ipynb #13e23ef4
+def generator_figures(g:LoadedGenerator,   # the generator
+                      seed:int=0,          # noise seed
+                     )->dict:              # {'synthetic_grid.png': Figure, 'interpolation.png': Figure}
+    "The class grid and the class interpolation of a generator, as figures ready to save."
+    from pgan.phantom import plot_vu_grid
+    x, lab = class_grid(g, 2, seed)
+    xi, codes = class_interpolation(g, path=tuple(range(g.n_classes)), steps=3, seed=seed)
+    short = lambda c: '/'.join(g.class_names[i][:1].upper() for i in np.flatnonzero(c > 0))
+    return {'synthetic_grid.png': plot_vu_grid(x, row_labels=[g.class_names[i] for i in lab], title='synthetic volumes, the same 2 noise vectors for every class'),
+            'interpolation.png': plot_vu_grid(xi, row_labels=[short(c) for c in codes], title='class interpolation, noise fixed')}

@@ -97,10 +97,12 @@ def _generate_stage(out:Path, ckpt:Path, n:int, seed:int, train_key:str, device:
     mark_stage(folder, key, 'done', n=n, seed=seed)
     return path, key
 
-def _evaluate_stage(out:Path, paths:dict, synth:Path, keys:tuple, opts:dict, log)->tuple:
-    "Evaluate into out/eval (metrics.json, report.html, figures) or skip. Returns (metrics, key)."
+def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opts:dict, log)->tuple:
+    "Evaluate into out/eval (metrics.json, report.html, figures with the generator's grids) or skip. Returns (metrics, key)."
     from pgan.evaluate import evaluate
     from pgan.report import write_report
+    from pgan.generate import LoadedGenerator, generator_figures
+    from pgan.core import atomic_path
     folder = out/'eval'
     key = stage_key(opts, *keys)
     if stage_done(folder, key) and (folder/'metrics.json').exists():
@@ -108,6 +110,8 @@ def _evaluate_stage(out:Path, paths:dict, synth:Path, keys:tuple, opts:dict, log
     if folder.exists(): shutil.rmtree(folder)
     with staged_dir(folder) as tmp:
         M = evaluate(paths['train'], paths['holdout'], synth, paths.get('external'), out=tmp, log=log, **opts)
+        for name, fig in generator_figures(LoadedGenerator(ckpt, 'cpu'), opts['seed']).items():
+            with atomic_path(tmp/'figures'/name) as t: fig.savefig(t, format='png', dpi=90, bbox_inches='tight')
         write_report(tmp)
     mark_stage(folder, key, 'done')
     return M, key
@@ -141,6 +145,6 @@ def run_pipeline(out,                        # the run folder
     ckpt, kt = _train_stage(out, cfg, paths, kd, lambda m: step(2, m))
     synth, kg = _generate_stage(out, ckpt, n, seed, kt, device, lambda m: step(3, m))
     opts = dict(spaces=sp, gate=gate, share_safe=share_safe, seed=seed, max_candidates=P['max_candidates'], n_boot=P['n_boot'])
-    M, _ = _evaluate_stage(out, paths, synth, (kd, kg), opts, lambda m: step(4, m))
+    M, _ = _evaluate_stage(out, paths, synth, ckpt, (kd, kg), opts, lambda m: step(4, m))
     say(f"done in {time.time() - t0:.0f} s")
     return dict(metrics=M, report=out/'eval'/'report.html', checkpoint=ckpt, synthetic=synth, data=paths)

@@ -71,6 +71,9 @@ def _fidelity(M:dict, figs:Path)->str:
     if Fd: s += '<p class="muted">Synthetic vs the train set. MMD², FID, KID: 0 for identical distributions. Precision, recall, density, coverage, α-precision, β-recall: near 1 when the synthetic samples are realistic and cover the real ones (density can exceed 1). Authenticity: share of synthetic samples that are not copies of a training sample.</p>'
     if (figs/'real_vs_synthetic.png').exists(): s += _img(figs/'real_vs_synthetic.png', 'real and synthetic volumes')
     elif M.get('provenance', {}).get('share_safe'): s += '<p class="muted">Real images left out (<code>--share-safe</code>).</p>'
+    for name, cap in (('synthetic_grid.png', 'Synthetic volumes: the same noise rendered with every class.'),
+                      ('interpolation.png', 'Class interpolation: the class code moves from one region to the next with the noise fixed.')):
+        if (figs/name).exists(): s += f'<p class="muted">{cap}</p>' + _img(figs/name, cap)
     return s
 
 def _privacy(M:dict, figs:Path)->str:
