@@ -10,13 +10,15 @@ PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
 FLAGS  ?=
 
-.PHONY: help install sync test test-slow demo docs execute clean
+.PHONY: help install sync test test-slow demo docs execute paper bench clean
 help:
 	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
 	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
 	@echo "make docs    build the docs site offline into _docs/ (README.md is regenerated from nbs/index.ipynb)"
 	@echo "make test-slow   the tests including cells marked #| slow"
-	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh"
+	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
+	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-4]_*) on its run"
+	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 15 min)"
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +45,7 @@ test-slow:
 
 demo: install
 	$(BIN)/pgan run --profile demo --out $(DEMO) --seed 0
-	@echo "demo: open $(DEMO)/eval/report.html (the verdict, fidelity and privacy); data in $(DEMO)/data (preview.png),"
+	@echo "demo: open $(DEMO)/eval/report.html (verdict, fidelity, diversity/utility, privacy); data in $(DEMO)/data (preview.png),"
 	@echo "      the GAN run in $(DEMO)/train (samples/, metrics.jsonl, checkpoint.pt), the release in $(DEMO)/synthetic/synthetic.h5."
 	@echo "      Rerunning make demo skips what is done; rm -rf $(DEMO) to start over."
 
@@ -53,6 +55,14 @@ docs: install
 
 execute: install
 	$(BIN)/python tools/exec_nbs.py $(NBS)
+	$(BIN)/nbdev_clean
+
+paper: demo
+	$(BIN)/python tools/exec_nbs.py $(wildcard nbs/9[0-4]_*.ipynb) --flags paper
+	$(BIN)/nbdev_clean
+
+bench: install
+	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags slow
 	$(BIN)/nbdev_clean
 
 clean:

@@ -176,7 +176,7 @@ def _add_evaluate(sub):
     p.add_argument('--gate', help='release-gate rules, e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0" (exit 3 when one fails)')
     p.add_argument('--share-safe', action='store_true', help='keep real images out of the report and figures')
     p.add_argument('--no-fidelity', action='store_true', help='skip the fidelity metrics')
-    p.add_argument('--no-utility', action='store_true', help='skip the utility classifiers (not built yet: no effect)')
+    p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
     p.add_argument('--max-candidates', type=_pos_int, default=1000, help='candidates per real set for the attacks (default 1000)')
     p.add_argument('--n-boot', type=_nonneg_int, default=1000, help='bootstrap resamples for the CIs (default 1000)')
     p.add_argument('--seed', type=_nonneg_int, default=0, help='seed of subsamples, spaces and bootstraps (default 0)')
@@ -187,11 +187,11 @@ def cmd_evaluate(args)->int:
     from pgan.evaluate import evaluate, open_sets, parse_gate, check_request
     from pgan.report import write_report
     if args.out.exists() and not args.out.is_dir(): raise PganError(f"--out {args.out} is a file, not a folder")
-    check_request(args.spaces, args.attacks, parse_gate(args.gate), args.external is not None)
+    check_request(args.spaces, args.attacks, parse_gate(args.gate), args.external is not None, not args.no_utility)
     sets = open_sets(args.train, args.holdout, args.synthetic, args.external)          # all input checks, before any output
     with staged_dir(args.out) as tmp:
         M = evaluate(*(sets.get(k) for k in ('train', 'holdout', 'synthetic', 'external')), out=tmp, spaces=args.spaces,
-                     attacks=args.attacks, gate=args.gate, max_candidates=args.max_candidates, fidelity=not args.no_fidelity,
+                     attacks=args.attacks, gate=args.gate, max_candidates=args.max_candidates, fidelity=not args.no_fidelity, utility=not args.no_utility,
                      share_safe=args.share_safe, n_boot=args.n_boot, seed=args.seed, check_values=False)
         write_report(tmp)
     for sp in args.spaces:
@@ -199,6 +199,7 @@ def cmd_evaluate(args)->int:
         print(f"{sp}: " + ', '.join(f"{a} AUC {r[a]['auc']:.3f} [{r[a]['auc_ci'][0]:.3f}, {r[a]['auc_ci'][1]:.3f}]" for a in args.attacks)
               + f"; DCR share closer to train {r['dcr']['share_closer_to_train']:.3f} (no leak: {r['dcr']['share_expected']:.2f})")
     print(f"exact copies: {M['privacy']['exact_copies']}")
+    if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"wrote {args.out/'metrics.json'}, {args.out/'report.html'}, {args.out/'figures'}/")
     if not M['gate']['passed']:
         failed = [r['rule'] for r in M['gate']['rules'] if not r['passed']]
@@ -219,6 +220,7 @@ def _add_run(sub):
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
     p.add_argument('--gate', help='release-gate rules (exit 3 when one fails), e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0"')
     p.add_argument('--share-safe', action='store_true', help='keep real images out of the report')
+    p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
     p.add_argument('--seed', type=_nonneg_int, default=0, help='seed of every stage (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
     p.set_defaults(func=cmd_run)
@@ -227,11 +229,12 @@ def cmd_run(args)->int:
     "Run `pgan run`; exit 3 when the gate fails."
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
-                     args.spaces, args.gate, args.share_safe)
+                     args.spaces, args.gate, args.share_safe, not args.no_utility)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")
     print(f"exact copies: {M['privacy']['exact_copies']}")
+    if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"report: {r['report']}")
     if not M['gate']['passed']:
         print(f"pgan run: release gate FAILED: {', '.join(x['rule'] for x in M['gate']['rules'] if not x['passed'])}", file=sys.stderr)

@@ -166,7 +166,7 @@ def _versions()->dict:
     return dict(pgan=pgan.__version__, python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
                 scikit_learn=sklearn.__version__, scipy=scipy.__version__, h5py=_h.__version__, platform=platform.platform())
 
-def check_request(spaces, attacks, rules, external:bool):
+def check_request(spaces, attacks, rules, external:bool, utility:bool=True):
     "Refuse unknown spaces or attacks, and gate rules on metrics this run will not compute — before any work."
     for s in spaces:
         if s not in SPACES: raise PganError(f"unknown feature space {s!r}: use any of {', '.join(SPACES)}")
@@ -176,7 +176,7 @@ def check_request(spaces, attacks, rules, external:bool):
     for key, _, _ in rules:
         p = key.split('.')
         ok = (p[0] == 'privacy' and (p[1:] == ['exact_copies'] or (len(p) >= 3 and p[1] in spaces and (p[2] in attacks or p[2] == 'dcr')))) \
-             or (p[0] == 'fidelity' and len(p) >= 3 and p[1] in spaces) or p[0] == 'utility'
+             or (p[0] == 'fidelity' and len(p) >= 3 and p[1] in spaces) or (p[0] == 'utility' and utility)
         if not ok: raise PganError(f"gate rule on {key!r}: this evaluation does not compute it (spaces {','.join(spaces)}; attacks {','.join(attacks)})")
         if p[-1] == 'auc_vs_external' and not external: raise PganError(f"gate rule on {key!r} needs --external")
 
@@ -189,6 +189,8 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              max_candidates:int=1000,         # candidates per real set (seeded subsample)
              max_real:int=5000,               # samples per side for the fidelity metrics
              fidelity:bool=True,              # compute the fidelity metrics
+             utility:bool=True,               # train the region classifiers (TRTR vs TSTR)
+             utility_kwargs:dict=None,        # passed to `pgan.utility.utility_eval` (epochs, arch, max_train, ...)
              share_safe:bool=False,           # write no figure that shows real images
              n_boot:int=1000,                 # bootstrap resamples
              seed:int=0,                      # seed of subsamples, spaces and bootstraps
@@ -200,7 +202,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     log = log or (lambda s: print(s, file=sys.stderr))
     t0, spaces, attacks = time.time(), list(dict.fromkeys(spaces)), list(attacks)
     rules = parse_gate(gate)
-    check_request(spaces, attacks, rules, external is not None)
+    check_request(spaces, attacks, rules, external is not None, utility)
     sets = open_sets(train, holdout, synthetic, external, check_values=check_values)
     idx = {k: _sub(v.n, max_candidates if k != 'synthetic' else v.n, seed + i) for i, (k, v) in enumerate(sets.items())}
     X = {k: v[idx[k]] for k, v in sets.items()}
@@ -223,9 +225,15 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
             r, s = (_sub(len(F[k]), max_real, seed + 7) for k in ('train', 'synthetic'))
             M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
                                                  X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
+    if utility:
+        from pgan.utility import utility_eval, utility_figures
+        log("utility: region classifiers trained on real (TRTR) and on synthetic (TSTR) volumes, tested on holdout/external")
+        U = utility_eval(sets['train'], sets['holdout'], sets['synthetic'], sets.get('external'), seed=seed, n_boot=n_boot, **(utility_kwargs or {}))
+        figs.update({f'{k}.png': f for k, f in utility_figures(U).items()})
+        M['utility'] = _without(U, 'roc')
     if not share_safe: figs['real_vs_synthetic.png'] = real_vs_synthetic_figure(sets)
     M['gate'] = apply_gate(M, rules) if rules else dict(passed=True, rules=[])
-    M['provenance'] = dict(versions=_versions(), seed=seed, spaces=spaces, attacks=attacks, max_candidates=max_candidates,
+    M['provenance'] = dict(versions=_versions(), seed=seed, spaces=spaces, attacks=attacks, max_candidates=max_candidates, utility=utility,
                            max_real=max_real, n_boot=n_boot, share_safe=share_safe, seconds=round(time.time() - t0, 1),
                            candidates={k: len(v) for k, v in idx.items()})
     arrays['candidates.npz'] = {f'{k}_index': v for k, v in idx.items() if k != 'synthetic'} | {f'{k}_regions': X_labels(sets, idx, k) for k in idx}
@@ -233,6 +241,10 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     return M
 
 def X_labels(sets:dict, idx:dict, k:str)->np.ndarray: return sets[k].regions[idx[k]]
+
+def _without(d, key:str):
+    "A copy of nested dict `d` without the entries named `key` (the ROC curves stay in the figures, not in metrics.json)."
+    return {k: _without(v, key) for k, v in d.items() if k != key} if isinstance(d, dict) else d
 
 def _exact_copies_streamed(train:H5Volumes, synthetic:np.ndarray, chunk:int=1024)->int:
     "`exact_copies` against the whole train set, read in chunks (train never held whole)."

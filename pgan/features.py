@@ -66,18 +66,24 @@ class UmapSpace(FeatureSpace):
 
     def _fit(self, X):
         import umap
-        A = np.concatenate(list(_batches(X, 1024))).reshape(len(X), -1).astype(np.float64)
+        A = np.concatenate(list(_batches(X, 1024))).reshape(len(X), -1)
         if len(A) <= self.n_neighbors: raise PganError(f"the umap space needs more than n_neighbors={self.n_neighbors} reference samples, got {len(A)}")
-        self.pca = PCA(min(self.n_pca, A.shape[1], len(A) - 1), random_state=self.seed).fit(A)
+        self.pca = PCA(min(self.n_pca, A.shape[1], len(A) - 1), random_state=self.seed).fit(A)     # float32: twice as fast
+        Z = np.concatenate([self._project(A[s:s + 1024]) for s in range(0, len(A), 1024)])
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             self.umap = umap.UMAP(n_components=min(self.n_components, len(A) - 2), n_neighbors=self.n_neighbors, min_dist=self.min_dist,
-                                  random_state=self.seed, n_jobs=1, transform_seed=self.seed).fit(self.pca.transform(A))
+                                  random_state=self.seed, n_jobs=1, transform_seed=self.seed).fit(Z)
+
+    def _project(self, b):
+        "PCA projection in float64: the same whatever the memory layout (UMAP amplifies 1e-5 differences)."
+        W, m = self.pca.components_.astype(np.float64), self.pca.mean_.astype(np.float64)   # sklearn's own transform
+        return (b.reshape(len(b), -1).astype(np.float64) - m) @ W.T                          # works in float32 here
 
     def _embed(self, b):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            return self.umap.transform(self.pca.transform(b.reshape(len(b), -1).astype(np.float64)))
+            return self.umap.transform(self._project(b))
 
 # %% ../nbs/20_features.ipynb #c8c3068e
 def _conv_stack(c_in:int, size:tuple, width:int=32, max_ch:int=256)->tuple:

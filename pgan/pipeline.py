@@ -29,9 +29,9 @@ def mark_stage(folder, key:str, status:str, **info):
 
 # %% ../nbs/55_pipeline.ipynb #ee348dde
 RUN_PROFILES = {
-    'quick': dict(n_synthetic=300, spaces=['pixel'], max_candidates=100, n_boot=200, size=(32, 32)),
-    'demo':  dict(n_synthetic=2400, spaces=['pixel', 'umap'], max_candidates=800, n_boot=1000, size=(64, 64)),
-    'paper': dict(n_synthetic=10000, spaces=['pixel', 'umap'], max_candidates=1000, n_boot=1000, size=(64, 64)),
+    'quick': dict(n_synthetic=300, spaces=['pixel'], max_candidates=100, n_boot=200, size=(32, 32), utility=dict(epochs=5)),
+    'demo':  dict(n_synthetic=2400, spaces=['pixel', 'umap'], max_candidates=800, n_boot=1000, size=(64, 64), utility=dict(epochs=10)),
+    'paper': dict(n_synthetic=10000, spaces=['pixel', 'umap'], max_candidates=1000, n_boot=1000, size=(64, 64), utility=dict(arch='resnet18')),
 }
 
 # %% ../nbs/55_pipeline.ipynb #b54e510a
@@ -127,6 +127,7 @@ def run_pipeline(out,                        # the run folder
                  spaces=None,                # override the profile's feature spaces
                  gate:str=None,              # release-gate rules (see `45_evaluate`)
                  share_safe:bool=False,      # keep real images out of the report
+                 utility:bool=True,          # train the region classifiers (TRTR vs TSTR)
                  log=None,                   # callable(str) for stage messages (default: stderr)
                 )->dict:                     # {'metrics', 'report', 'checkpoint', 'synthetic', 'data'}
     "The main job: data → train → generate → evaluate → report, skipping stages that are already done."
@@ -135,7 +136,7 @@ def run_pipeline(out,                        # the run folder
     if profile not in RUN_PROFILES: raise PganError(f"unknown profile {profile!r}: use one of {', '.join(RUN_PROFILES)}")
     say = log or (lambda s: print(s, file=sys.stderr))
     P = dict(RUN_PROFILES[profile]); n = n_synthetic or P['n_synthetic']; sp = list(spaces or P['spaces'])
-    check_request(sp, ATTACK_NAMES, parse_gate(gate), True)                   # bad options fail before any work
+    check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
     cfg = make_config(profile, seed=seed, device=device, epochs=epochs)
     out = Path(out); t0 = time.time()
     if out.exists() and not out.is_dir(): raise PganError(f"--out {out} is a file, not a folder")
@@ -144,7 +145,8 @@ def run_pipeline(out,                        # the run folder
     paths, kd = _data_stage(out, profile, data_dir, seed, P['size'], lambda m: step(1, m))
     ckpt, kt = _train_stage(out, cfg, paths, kd, lambda m: step(2, m))
     synth, kg = _generate_stage(out, ckpt, n, seed, kt, device, lambda m: step(3, m))
-    opts = dict(spaces=sp, gate=gate, share_safe=share_safe, seed=seed, max_candidates=P['max_candidates'], n_boot=P['n_boot'])
+    opts = dict(spaces=sp, gate=gate, share_safe=share_safe, seed=seed, max_candidates=P['max_candidates'], n_boot=P['n_boot'],
+                utility=utility, utility_kwargs=P['utility'] if utility else None)
     M, _ = _evaluate_stage(out, paths, synth, ckpt, (kd, kg), opts, lambda m: step(4, m))
     say(f"done in {time.time() - t0:.0f} s")
     return dict(metrics=M, report=out/'eval'/'report.html', checkpoint=ckpt, synthetic=synth, data=paths)

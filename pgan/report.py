@@ -87,6 +87,24 @@ def _privacy(M:dict, figs:Path)->str:
         if (figs/f'privacy_{sp}.png').exists(): s += _img(figs/f'privacy_{sp}.png', f'privacy figures, {sp} space')
     return s or '<p class="muted">No privacy metrics.</p>'
 
+def _utility(M:dict, figs:Path)->str:
+    U = M.get('utility') or {}
+    if not U.get('trtr'): return '<p class="muted">The utility classifiers were not trained (<code>--no-utility</code>).</p>'
+    rows = []
+    for p, name in (('trtr', 'trained on real (TRTR)'), ('tstr', 'trained on synthetic (TSTR)'), ('mixed', 'real + synthetic')):
+        if p not in U: continue
+        r, e = U[p], U[p].get('external', {})
+        rows.append([name, f"{_f(r.get('balanced_accuracy'))} {_f(r.get('balanced_accuracy_ci'))}", f"{_f(r.get('auc_macro'))} {_f(r.get('auc_macro_ci'))}",
+                     f"{_f(e.get('balanced_accuracy'))}" if e else '—', f"{_f(e.get('auc_macro'))}" if e else '—'])
+    s = _table(rows, ['region classifier', 'balanced accuracy on holdout [95 % CI]', 'macro AUC on holdout [95 % CI]', 'balanced accuracy on external', 'macro AUC on external'])
+    d = U.get('difference', {})
+    if d: s += f"<p>TSTR − TRTR on the holdout set: balanced accuracy {_f(d.get('balanced_accuracy'))} {_f(d.get('balanced_accuracy_ci'))} (paired bootstrap p = {_f(d.get('balanced_accuracy_p'))}). The paper: 0.830 vs 0.893 (ratio 0.93).</p>"
+    isa = U.get('inception_score_analogue', {})
+    if isa: s += f"<p>Inception-Score analogue of the synthetic set with the real-trained classifier: {_f(isa.get('mean'), 2)} ± {_f(isa.get('std'), 2)} (maximum {_f(isa.get('max'), 0)}; the holdout set: {_f(isa.get('holdout', {}).get('mean'), 2)}).</p>"
+    for name in ('utility_confusion.png', 'utility_roc.png', 'utility_diversity.png'):
+        if (figs/name).exists(): s += _img(figs/name, name[:-4].replace('_', ' '))
+    return s
+
 def _provenance(M:dict)->str:
     rows = [[k, html.escape(Path(v['path']).name), _f(v['n']), '×'.join(map(str, v['shape'])), f"<code>{v['sha256'][:16]}…</code>"] for k, v in M.get('inputs', {}).items()]
     s = _table(rows, ['set', 'file', 'n', 'shape', 'SHA-256'])
@@ -107,7 +125,8 @@ def render_report(folder,                    # an evaluation folder: metrics.jso
     figs = folder/'figures'
     body = (f'<h1>{html.escape(title)}</h1><p class="muted">synthetic set <code>{html.escape(Path(M["inputs"]["synthetic"]["path"]).name)}</code>'
             f' ({M["inputs"]["synthetic"]["n"]} samples) against train <code>{html.escape(Path(M["inputs"]["train"]["path"]).name)}</code></p>'
-            + _verdict(M) + '<h2>Fidelity</h2>' + _fidelity(M, figs) + '<h2>Privacy</h2>' + _privacy(M, figs)
+            + _verdict(M) + '<h2>Fidelity</h2>' + _fidelity(M, figs) + '<h2>Diversity and utility</h2>' + _utility(M, figs)
+            + '<h2>Privacy</h2>' + _privacy(M, figs)
             + '<h2>Provenance</h2>' + _provenance(M))
     return f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>'
 

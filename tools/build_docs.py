@@ -57,12 +57,15 @@ def main():
                     md = o.get('data', {}).get('text/markdown')
                     if md is not None: o['data']['text/markdown'] = re.sub(r'^\s*---\s*\n', '', ''.join(md))
         (src/f'{name}.ipynb').write_text(json.dumps(nb))
-        if name != 'index': pages.append(name)
+        if name != 'index': pages.append((name, f.stem))
 
     write_readme(src/'index.ipynb', root/'README.md')   # stands in for `nbdev_readme` (needs Quarto)
     idx = json.loads((src/'index.ipynb').read_text())   # hidden toctree -> sidebar lists every page
-    idx["cells"].append({"cell_type": "markdown", "metadata": {}, "id": "toctree00",
-                         "source": "```{toctree}\n:hidden:\n" + '\n'.join(pages) + "\n```\n"})
+    groups = {}                                        # sidebar grouped by concept, from the notebook numbers
+    for pg, stem in pages: groups.setdefault(_group(stem), []).append(pg)
+    for i, (cap, pgs) in enumerate(sorted(groups.items(), key=lambda kv: GROUPS.index(kv[0]))):
+        idx["cells"].append({"cell_type": "markdown", "metadata": {}, "id": f"toctree{i:02d}",
+                             "source": f"```{{toctree}}\n:hidden:\n:caption: {cap}\n" + '\n'.join(pgs) + "\n```\n"})
     (src/'index.ipynb').write_text(json.dumps(idx))
     (src/'conf.py').write_text(CONF.format(lib_name=cfg.lib_name, author=cfg.author, copyright=cfg.copyright, title=cfg.title))
     out = root/cfg.doc_path.name
@@ -70,6 +73,14 @@ def main():
     rc = subprocess.call([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', str(src), str(out)])
     shutil.rmtree(root/'jupyter_execute', ignore_errors=True)   # myst-nb scratch dir
     return rc
+
+GROUPS = ['Data', 'Models & training', 'Evaluation', 'Command line', 'Paper', 'Benchmarks']
+
+def _group(page:str)->str:
+    "The sidebar group of a page, from its notebook number (00-09 data, 10-19 models, 20-59 evaluation, ...)."
+    n = int(page[:2]) if page[:2].isdigit() else 99
+    return ('Data' if n < 10 else 'Models & training' if n < 20 else 'Evaluation' if n < 60 else 'Command line' if n < 90
+            else 'Benchmarks' if n == 95 else 'Paper')
 
 def write_readme(nb_path, dest):
     "README.md from the processed index notebook (stored outputs included), like `nbdev_readme`."
