@@ -226,10 +226,13 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
             M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
                                                  X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
     if utility:
-        from pgan.utility import utility_eval, utility_figures
+        from pgan.utility import utility_eval, utility_figures, plot_umap_diversity
         log("utility: region classifiers trained on real (TRTR) and on synthetic (TSTR) volumes, tested on holdout/external")
         U = utility_eval(sets['train'], sets['holdout'], sets['synthetic'], sets.get('external'), seed=seed, n_boot=n_boot, **(utility_kwargs or {}))
         figs.update({f'{k}.png': f for k, f in utility_figures(U).items()})
+        how = 'umap' if 'umap' in spaces else 'pca'            # the paper's UMAP map when that space is asked for (it costs a fit)
+        figs['utility_diversity.png'] = plot_umap_diversity(sets['holdout'], sets['holdout'].regions, sets['synthetic'], sets['synthetic'].regions, seed=seed,
+                                                            method=how, title=f'holdout (real) and synthetic samples by class: 2-D {how.upper()} map fitted on the real ones')
         M['utility'] = _without(U, 'roc')
     if not share_safe: figs['real_vs_synthetic.png'] = real_vs_synthetic_figure(sets)
     M['gate'] = apply_gate(M, rules) if rules else dict(passed=True, rules=[])

@@ -57,7 +57,8 @@ def _verdict(M:dict)->str:
         lines.append(f"<li><b>{sp}</b> fidelity: MMD² {_f(r.get('mmd2_rbf'), 4)}, FID {_f(r.get('fid'), 2)}, density {_f(r.get('density'), 2)}, coverage {_f(r.get('coverage'), 2)}, authenticity {_f(r.get('authenticity'), 2)}</li>")
     U = M.get('utility', {})
     if U.get('trtr') and U.get('tstr'):
-        lines.append(f"<li><b>utility</b> balanced accuracy trained on synthetic / on real: {_f(U['tstr'].get('balanced_accuracy'), 3)} / {_f(U['trtr'].get('balanced_accuracy'), 3)}</li>")
+        lines.append(f"<li><b>utility</b> balanced accuracy on the holdout set, trained on synthetic {_f(U['tstr'].get('balanced_accuracy'), 3)} {_f(U['tstr'].get('balanced_accuracy_ci'))}"
+                     f" vs on real {_f(U['trtr'].get('balanced_accuracy'), 3)} {_f(U['trtr'].get('balanced_accuracy_ci'))}; TSTR / TRTR {_f(U.get('ratio_tstr_trtr'), 2)} (paper 0.93)</li>")
     if M.get('dp'): lines.append(f"<li><b>differential privacy</b>: ε = {_f(M['dp'].get('epsilon'), 2)} at δ = {_f(M['dp'].get('delta'), 6)}</li>")
     return f'<div class="verdict {cls}">{gate}<ul>{"".join(lines)}</ul><p class="muted">AUC 0.5 = the attack cannot tell members from non-members; 1.0 = it always can.</p></div>'
 
@@ -92,13 +93,15 @@ def _utility(M:dict, figs:Path)->str:
     if not U.get('trtr'): return '<p class="muted">The utility classifiers were not trained (<code>--no-utility</code>).</p>'
     rows = []
     for p, name in (('trtr', 'trained on real (TRTR)'), ('tstr', 'trained on synthetic (TSTR)'), ('mixed', 'real + synthetic')):
-        if p not in U: continue
-        r, e = U[p], U[p].get('external', {})
-        rows.append([name, f"{_f(r.get('balanced_accuracy'))} {_f(r.get('balanced_accuracy_ci'))}", f"{_f(r.get('auc_macro'))} {_f(r.get('auc_macro_ci'))}",
-                     f"{_f(e.get('balanced_accuracy'))}" if e else '—', f"{_f(e.get('auc_macro'))}" if e else '—'])
-    s = _table(rows, ['region classifier', 'balanced accuracy on holdout [95 % CI]', 'macro AUC on holdout [95 % CI]', 'balanced accuracy on external', 'macro AUC on external'])
-    d = U.get('difference', {})
-    if d: s += f"<p>TSTR − TRTR on the holdout set: balanced accuracy {_f(d.get('balanced_accuracy'))} {_f(d.get('balanced_accuracy_ci'))} (paired bootstrap p = {_f(d.get('balanced_accuracy_p'))}). The paper: 0.830 vs 0.893 (ratio 0.93).</p>"
+        for t, r in (('holdout', U.get(p)), ('external', (U.get(p) or {}).get('external'))):
+            if r: rows.append([name, t, f"{_f(r.get('balanced_accuracy'))} {_f(r.get('balanced_accuracy_ci'))}", f"{_f(r.get('auc_macro'))} {_f(r.get('auc_macro_ci'))}"])
+    s = _table(rows, ['region classifier', 'test set', 'balanced accuracy [95 % CI]', 'macro AUC [95 % CI]'])
+    diffs = [(t, d) for t, d in (('holdout', U.get('difference')), ('external', (U.get('difference') or {}).get('external'))) if d]
+    if diffs:
+        s += '<p>TSTR − TRTR balanced accuracy (paired bootstrap on the same test volumes): ' + '; '.join(
+            f"{t} {_f(d.get('balanced_accuracy'))} {_f(d.get('balanced_accuracy_ci'))}, p = {_f(d.get('balanced_accuracy_p'))}" for t, d in diffs)
+        e = (U['tstr'].get('external') or U['tstr'])['balanced_accuracy'] / max((U['trtr'].get('external') or U['trtr'])['balanced_accuracy'], 1e-12)
+        s += f". TSTR / TRTR on the {'external' if 'external' in U['trtr'] else 'holdout'} set: {_f(e, 2)}; the paper (external): 0.830 / 0.893 = 0.93.</p>"
     isa = U.get('inception_score_analogue', {})
     if isa: s += f"<p>Inception-Score analogue of the synthetic set with the real-trained classifier: {_f(isa.get('mean'), 2)} ± {_f(isa.get('std'), 2)} (maximum {_f(isa.get('max'), 0)}; the holdout set: {_f(isa.get('holdout', {}).get('mean'), 2)}).</p>"
     for name in ('utility_confusion.png', 'utility_roc.png', 'utility_diversity.png'):
