@@ -98,7 +98,25 @@ def _add_train(sub):
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
     p.add_argument('--resume', type=Path, metavar='CHECKPOINT', help='continue the run of this checkpoint')
+    _add_dp(p)
     p.set_defaults(func=cmd_train)
+
+def _add_dp(p):
+    "The differential-privacy options (see `12_dp`)."
+    g = p.add_argument_group('differential privacy (DP-SGD on the discriminator)')
+    g.add_argument('--dp', action='store_true', help='train the discriminator with DP-SGD (needs --noise-multiplier or --target-epsilon)')
+    g.add_argument('--noise-multiplier', type=float, metavar='SIGMA', help='noise std / max grad norm (> 0)')
+    g.add_argument('--target-epsilon', type=float, metavar='EPS', help='choose the noise multiplier so that epsilon after --epochs is at most EPS')
+    g.add_argument('--max-grad-norm', type=_pos_float, metavar='C', help='per-sample gradient clipping norm (default 1)')
+    g.add_argument('--delta', type=float, help='delta of (epsilon, delta)-DP (default 1/(10 N); must be < 1/N)')
+    g.add_argument('--accountant', choices=['rdp', 'prv'], help='opacus privacy accountant (default rdp)')
+
+_DP_FLAGS = ('noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant')
+
+def _dp_kwargs(args)->dict:
+    "The DP settings given on the command line, as `make_config` keywords (None values dropped)."
+    kw = {k: getattr(args, k) for k in _DP_FLAGS if getattr(args, k) is not None}
+    return dict(dp=True, **kw) if args.dp else kw
 
 # %% ../nbs/60_cli.ipynb #d6326708
 def _train_config(args):
@@ -106,7 +124,8 @@ def _train_config(args):
     from pgan.train import make_config, load_checkpoint, TrainConfig
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, loss=args.loss, data_augm=args.data_augm or None, seed=args.seed, device=args.device, **flags)
+        return make_config(args.profile, loss=args.loss, data_augm=args.data_augm or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+    if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
     return TrainConfig(**kw)
@@ -126,11 +145,13 @@ def cmd_train(args)->int:
     t = GANTrainer(cfg, args.data, args.holdout, out=out, rank=rank, world=world)   # validates the data first
     if args.resume is not None: t.resume(args.resume)
     if rank == 0: out.mkdir(parents=True, exist_ok=True); atomic_write_json(out/'config.json', dataclasses.asdict(cfg))
+    if rank == 0 and t.dp is not None: print(t.dp.describe())
     t0 = time.perf_counter(); hist = t.fit()
     if rank == 0:
         last = hist[-1] if hist else {}
         print(f"trained {cfg.loss} to epoch {t.epoch} ({t.step} steps) in {time.perf_counter() - t0:.0f} s"
               + (f", {last['img_per_s']:.0f} img/s" if 'img_per_s' in last else ''))
+        if t.dp is not None: print(f"DP: ε = {t.dp.epsilon:.3f} at δ = {t.dp.delta:.3g} ({cfg.accountant} accountant, {t.step} steps)")
         print(f"wrote {out/'checkpoint.pt'}, {out/'metrics.jsonl'}, {out/'samples'}/")
     return 0
 
@@ -213,7 +234,7 @@ def _add_run(sub):
     p = sub.add_parser('run', help='the main job: data -> train -> generate -> evaluate -> report',
                        description='Run the whole pipeline into --out; a rerun skips what is done and resumes an interrupted training.')
     p.add_argument('--out', required=True, type=Path, help='run folder')
-    p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 6 min on 2 CPU cores)')
+    p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
@@ -223,13 +244,14 @@ def _add_run(sub):
     p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
     p.add_argument('--seed', type=_nonneg_int, default=0, help='seed of every stage (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
+    _add_dp(p)
     p.set_defaults(func=cmd_run)
 
 def cmd_run(args)->int:
     "Run `pgan run`; exit 3 when the gate fails."
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
-                     args.spaces, args.gate, args.share_safe, not args.no_utility)
+                     args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")
