@@ -10,14 +10,15 @@ PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
 FLAGS  ?=
 
-.PHONY: help install sync test test-slow demo docs execute paper bench clean
+.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench clean
 help:
 	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
 	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
 	@echo "make docs    build the docs site offline into _docs/ (README.md is regenerated from nbs/index.ipynb)"
 	@echo "make test-slow   the tests including cells marked #| slow"
 	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
-	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-4]_*) on its run"
+	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
+	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 15 min)"
 
 $(STAMP): settings.ini setup.py
@@ -58,7 +59,13 @@ execute: install
 	$(BIN)/nbdev_clean
 
 paper: demo
-	$(BIN)/python tools/exec_nbs.py $(wildcard nbs/9[0-4]_*.ipynb) --flags paper
+	$(BIN)/python tools/exec_nbs.py $(wildcard nbs/9[0-3]_*.ipynb) --flags paper
+	$(BIN)/nbdev_clean
+
+tradeoff: install
+	$(BIN)/pgan run --profile demo --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
+	for e in 10 3 1; do $(BIN)/pgan run --profile demo --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
+	$(BIN)/python tools/exec_nbs.py nbs/94_paper_tradeoff.ipynb --flags paper
 	$(BIN)/nbdev_clean
 
 bench: install

@@ -72,7 +72,10 @@ def apply_gate(metrics:dict, rules:list)->dict:
     out = []
     for key, op, val in rules:
         try: v = get_metric(metrics, key)
-        except KeyError: raise PganError(f"gate rule on {key!r}: no such metric in this evaluation") from None
+        except (KeyError, TypeError):
+            if key.split('.')[0] == 'dp':      # a release without DP has no ε (ε = ∞): every dp rule fails, it is not an error
+                out.append(dict(rule=f'{key}{op}{val:g}', value=None, passed=False)); continue
+            raise PganError(f"gate rule on {key!r}: no such metric in this evaluation") from None
         if isinstance(v, (list, dict)) or v is None: raise PganError(f"gate rule on {key!r}: the metric is not a number ({v!r})")
         ok = bool(_OPS[op](float(v), val)) and np.isfinite(float(v))
         out.append(dict(rule=f'{key}{op}{val:g}', value=float(v), passed=ok))
@@ -176,7 +179,7 @@ def check_request(spaces, attacks, rules, external:bool, utility:bool=True):
     for key, _, _ in rules:
         p = key.split('.')
         ok = (p[0] == 'privacy' and (p[1:] == ['exact_copies'] or (len(p) >= 3 and p[1] in spaces and (p[2] in attacks or p[2] == 'dcr')))) \
-             or (p[0] == 'fidelity' and len(p) >= 3 and p[1] in spaces) or (p[0] == 'utility' and utility)
+             or (p[0] == 'fidelity' and len(p) >= 3 and p[1] in spaces) or (p[0] == 'utility' and utility) or p[0] == 'dp'
         if not ok: raise PganError(f"gate rule on {key!r}: this evaluation does not compute it (spaces {','.join(spaces)}; attacks {','.join(attacks)})")
         if p[-1] == 'auc_vs_external' and not external: raise PganError(f"gate rule on {key!r} needs --external")
 
@@ -208,6 +211,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     X = {k: v[idx[k]] for k, v in sets.items()}
     pats = {k: (None if sets[k].patients is None else sets[k].patients[idx[k]]) for k in ('train', 'holdout')}
     M = dict(inputs=_inputs(sets), fidelity={}, privacy={}, utility={})
+    M['dp'] = {k[3:]: v for k, v in sets['synthetic'].attrs.items() if k.startswith('dp_')} or None   # from `pgan generate` of a DP checkpoint
     figs, arrays = {}, {}
     log(f"exact copies: synthetic ({sets['synthetic'].n}) against train ({sets['train'].n}) in pixel space")
     M['privacy']['exact_copies'] = _exact_copies_streamed(sets['train'], X['synthetic'])
