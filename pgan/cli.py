@@ -133,6 +133,7 @@ def _train_config(args):
 def cmd_train(args)->int:
     "Run `pgan train`."
     from pgan.train import GANTrainer, init_distributed
+    from pgan.data import H5Volumes
     from pgan.core import atomic_write_json
     import dataclasses, time
     rank, world, dev = init_distributed()
@@ -142,6 +143,8 @@ def cmd_train(args)->int:
     if out.exists() and not out.is_dir(): raise PganError(f"--out {out} is a file, not a folder")
     if args.resume is None and out.exists() and any(out.iterdir()):
         raise PganError(f"run folder {out} exists and is not empty: use another --out, or --resume {out}/checkpoint.pt")
+    for p in (args.data, args.holdout):                 # NaN/inf in the data: refused before training (DESIGN §3)
+        if p is not None: H5Volumes(p).check_values()
     t = GANTrainer(cfg, args.data, args.holdout, out=out, rank=rank, world=world)   # validates the data first
     if args.resume is not None: t.resume(args.resume)
     if rank == 0: out.mkdir(parents=True, exist_ok=True); atomic_write_json(out/'config.json', dataclasses.asdict(cfg))
@@ -173,6 +176,8 @@ def cmd_generate(args)->int:
     from pgan.generate import generate_h5, LoadedGenerator
     import time
     if args.out.is_dir(): raise PganError(f"--out {args.out} is a folder; give the path of the .h5 file to write")
+    for q in args.out.parents:
+        if q.exists() and not q.is_dir(): raise PganError(f"--out {args.out}: {q} is a file, not a folder")
     g = LoadedGenerator(args.checkpoint, args.device)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

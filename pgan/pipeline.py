@@ -53,6 +53,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
         paths = {k: d/f'{k}.h5' for k in ('train', 'holdout', 'external') if (d/f'{k}.h5').exists()}
         for k in ('train', 'holdout'):
             if k not in paths: raise PganError(f"--data-dir {d}: no {k}.h5 (expected train.h5, holdout.h5 and optionally external.h5)")
+        from pgan.evaluate import open_sets    # every check on the real sets before any work (the holdout stands in for the synthetic set, not made yet)
+        open_sets(paths['train'], paths['holdout'], paths['holdout'], paths.get('external'))
         log(f"data: your files in {d} ({', '.join(paths)})")
         return paths, stage_key({k: sha256_file(p) for k, p in paths.items()})
     from pgan.phantom import write_phantom
@@ -148,7 +150,8 @@ def run_pipeline(out,                        # the run folder
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
     cfg = make_config(profile, seed=seed, device=device, epochs=epochs, **(dp or {}))
     out = Path(out); t0 = time.time()
-    if out.exists() and not out.is_dir(): raise PganError(f"--out {out} is a file, not a folder")
+    for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
+        if p.exists() and not p.is_dir(): raise PganError(f"--out {out}: {p} is a file, not a folder")
     stages = ['data', 'train', 'generate', 'evaluate']
     step = lambda i, msg: say(f"[{i}/4 {stages[i - 1]}, {time.time() - t0:.0f} s] {msg}")
     paths, kd = _data_stage(out, profile, data_dir, seed, P['size'], lambda m: step(1, m))

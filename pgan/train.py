@@ -10,7 +10,7 @@ __all__ = ['LOSSES', 'PROFILES', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'CKPT_FORMAT', 
            'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
-import dataclasses, json, math, os, shutil, sys, threading, time
+import dataclasses, json, math, os, re, shutil, sys, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -372,7 +372,10 @@ def load_checkpoint(path)->dict:
     "Read a pgan checkpoint safely (`weights_only=True`); a clear error if it is not one."
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except FileNotFoundError: raise PganError(f"{path}: checkpoint not found") from None
-    except Exception as e: raise PganError(f"{path}: not a readable pgan checkpoint ({type(e).__name__})") from None
+    except Exception as e:
+        g = re.search(r'GLOBAL ([\w.]+)', str(e))   # weights_only refused a pickled object: say so
+        if g: raise PganError(f"{path}: refused: the checkpoint holds a pickled Python object ({g[1]}); pgan loads checkpoints with weights_only=True and runs no code from them") from None
+        raise PganError(f"{path}: not a readable pgan checkpoint ({type(e).__name__})") from None
     if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT:
         raise PganError(f"{path}: not a pgan GAN checkpoint (expected format {CKPT_FORMAT})")
     return ck

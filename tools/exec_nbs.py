@@ -1,6 +1,8 @@
 """Execute notebooks in place with execnb (nbdev's own engine) so outputs (figures) are stored for the docs.
 Skips cells carrying a test flag from settings.ini `tst_flags` (e.g. `#| slow`) unless given with --flags,
-and `#| eval: false` cells. Usage: python tools/exec_nbs.py [nbs/01_viz.ipynb ...] [--flags slow]"""
+and `#| eval: false` cells. `--match TEXT` (repeatable) runs only those flagged cells whose source contains one of
+the texts (to re-measure one benchmark), plus every unflagged cell.
+Usage: python tools/exec_nbs.py [nbs/01_viz.ipynb ...] [--flags slow] [--match TEXT ...]"""
 import sys, os, time
 from pathlib import Path
 from fastcore.xtras import working_directory
@@ -12,6 +14,8 @@ from execnb.nbio import read_nb, write_nb
 args = sys.argv[1:]
 force = set(args[args.index('--flags')+1].split()) if '--flags' in args else set()
 if '--flags' in args: i = args.index('--flags'); del args[i:i+2]
+match = []
+while '--match' in args: i = args.index('--match'); match.append(args[i+1]); del args[i:i+2]
 cfg = get_config()
 skip = set(cfg.tst_flags.split()) - force
 files = [Path(a).absolute() for a in args] or sorted(cfg.nbs_path.glob('[!_.]*.ipynb'))
@@ -22,7 +26,9 @@ for fn in files:
         if cell.cell_type != 'code': return True
         d = extract_directives(cell, remove=False)   # {'slow': [], 'eval:': ['false'], ...}
         if d.get('eval:', [''])[0].lower() == 'false': return True
-        return bool(skip & d.keys())
+        flags = set(d.keys()) & set(cfg.tst_flags.split())
+        if skip & flags: return True
+        return bool(match and flags and not any(m in ''.join(cell.source) for m in match))
     t = time.time()
     nb = read_nb(fn)                           # clear the outputs of the cells that will run (stale ones must not survive)
     for c in nb.cells:
