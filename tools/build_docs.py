@@ -23,12 +23,12 @@ suppress_warnings = ["myst.header", "misc.highlighting_failure"]
 
 def main():
     from nbdev.config import get_config
-    from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+    from nbdev.quarto import refresh_quarto_yml
     from nbdev.serve import proc_nbs
     import nbdev.doclinks
     cfg = get_config()
     root = cfg.config_path
-    refresh_quarto_yml(); nbdev.doclinks._build_modidx(); nbdev_sidebar.__wrapped__()
+    refresh_quarto_yml(); nbdev.doclinks._build_modidx(); write_sidebar(cfg.nbs_path)
     proc = proc_nbs(force=True)
 
     src = root/'_sphinx'
@@ -74,13 +74,22 @@ def main():
     shutil.rmtree(root/'jupyter_execute', ignore_errors=True)   # myst-nb scratch dir
     return rc
 
-GROUPS = ['Data', 'Models & training', 'Evaluation', 'Command line', 'Paper', 'Benchmarks']
+GROUPS = ['Data', 'Models & training', 'Evaluation', 'Command line', 'Paper', 'Benchmarks & reliability']
+
+def write_sidebar(nbs):
+    "nbs/sidebar.yml for Quarto users, grouped like this site's sidebar (settings.ini: custom_sidebar = True)."
+    stems = sorted(f.stem for f in Path(nbs).glob('[0-9]*.ipynb'))
+    lines = ['website:', '  sidebar:', '    contents:', '      - index.ipynb']
+    for g in GROUPS:
+        mine = [s for s in stems if _group(s) == g]
+        if mine: lines += [f'      - section: "{g}"', '        contents:'] + [f'          - {s}.ipynb' for s in mine]
+    (Path(nbs)/'sidebar.yml').write_text('\n'.join(lines) + '\n')
 
 def _group(page:str)->str:
     "The sidebar group of a page, from its notebook number (00-09 data, 10-19 models, 20-59 evaluation, ...)."
     n = int(page[:2]) if page[:2].isdigit() else 99
     return ('Data' if n < 10 else 'Models & training' if n < 20 else 'Evaluation' if n < 60 else 'Command line' if n < 90
-            else 'Benchmarks' if n == 95 else 'Paper')
+            else 'Benchmarks & reliability' if n >= 95 else 'Paper')
 
 def write_readme(nb_path, dest):
     "README.md from the processed index notebook (stored outputs included), like `nbdev_readme`."
