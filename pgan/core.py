@@ -7,7 +7,7 @@ __all__ = ['PganError', 'PganDataError', 'seed_everything', 'get_device', 'atomi
            'atomic_write_text', 'atomic_write_json', 'staged_dir', 'sha256_file', 'make_run_dir', 'progress']
 
 # %% ../nbs/00_core.ipynb #299d9cc3
-import contextlib, datetime, hashlib, json, os, random, sys, tempfile
+import contextlib, datetime, glob, hashlib, json, os, random, sys, tempfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -62,13 +62,27 @@ def get_device(device:str='auto' # 'auto' (CUDA, then Apple MPS, then CPU), or a
     return dev
 
 # %% ../nbs/00_core.ipynb #365df505
+def _alive(pid:int)->bool:
+    "Whether a process with this id runs on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def _remove_stale_temps(dest:Path):
+    "Delete `.NAME.PID.*.tmp` files next to `dest` left by writers that no longer run."
+    for t in dest.parent.glob(f'.{glob.escape(dest.name)}.*.tmp'):
+        pid = t.name[len(dest.name) + 2:].split('.')[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)): t.unlink(missing_ok=True)
+
 @contextlib.contextmanager
 def atomic_path(dest # the final path
                ):
     "Context manager yielding a temporary path next to `dest`, renamed over `dest` on success and deleted on error."
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent)
+    _remove_stale_temps(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{dest.name}.{os.getpid()}.', suffix='.tmp', dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
