@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ARCHS', 'UTILITY_SETS', 'Standardize', 'BasicBlock', 'ResNet18', 'CompactCNN', 'make_classifier', 'Subset', 'Concat',
-           'balanced_accuracy', 'predict_proba', 'train_classifier', 'classification_report', 'paired_difference',
+           'predict_proba', 'train_classifier', 'classification_report', 'paired_difference',
            'inception_score_analogue', 'plot_confusion', 'plot_roc', 'diversity_embedding', 'plot_umap_diversity',
            'utility_eval', 'utility_figures']
 
@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from matplotlib.figure import Figure
 from .core import PganError, PganDataError, seed_everything, get_device, progress
 from .data import H5Volumes, patient_split, check_labels
+from .train import balanced_accuracy           # mean recall over the classes present (the trainer's own)
 
 # %% ../nbs/31_utility.ipynb #8d5db12f
 class Standardize(nn.Module):
@@ -155,12 +156,6 @@ def _preload(x, limit_bytes:float):
     return _take(x, slice(None)) if _n(x) * np.prod(_shape(x)) * 4 <= limit_bytes else x
 
 # %% ../nbs/31_utility.ipynb #8edf0eae
-def balanced_accuracy(y_true, y_pred, n_classes:int)->float:
-    "Mean recall over the classes present in `y_true` (nan when there is none)."
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    rec = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
-    return float(np.mean(rec)) if rec else float('nan')
-
 def _balanced_nll(P:np.ndarray, y:np.ndarray)->float:
     "Class-balanced negative log-likelihood: the mean over present classes of the mean −log p(true class)."
     nll = -np.log(np.clip(P[np.arange(len(y)), y], 1e-12, None))
