@@ -10,7 +10,7 @@ PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
 FLAGS  ?=
 
-.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench clean
+.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale clean
 help:
 	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
 	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
@@ -19,7 +19,8 @@ help:
 	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
 	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
 	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
-	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 15 min)"
+	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
+	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: 100,000 synthetic volumes (about 1.5 h, 30 GB of disk)"
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +71,10 @@ tradeoff: install
 
 bench: install
 	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags slow
+	$(BIN)/nbdev_clean
+
+scale: install
+	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags scale
 	$(BIN)/nbdev_clean
 
 clean:

@@ -72,6 +72,13 @@ def _pos_float(s:str)->float:
     if not v > 0: raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}")
     return v
 
+def _nonneg_float(s:str)->float:
+    "Parse a finite number ≥ 0 (memory sizes)."
+    try: v = float(s)
+    except ValueError: v = -1.0
+    if not (0 <= v < float('inf')): raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}")
+    return v
+
 # %% ../nbs/60_cli.ipynb #8bddee70
 _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--epochs', 'epochs', _pos_int, 'number of epochs (profile default)'),
@@ -206,6 +213,8 @@ def _add_evaluate(sub):
     p.add_argument('--max-candidates', type=_pos_int, default=1000, help='candidates per real set for the attacks (default 1000)')
     p.add_argument('--n-boot', type=_nonneg_int, default=1000, help='bootstrap resamples for the CIs (default 1000)')
     p.add_argument('--seed', type=_nonneg_int, default=0, help='seed of subsamples, spaces and bootstraps (default 0)')
+    p.add_argument('--max-synthetic-gib', type=_nonneg_float, default=2.0, metavar='GIB',
+                   help='a larger synthetic set (as float32) is never held in memory: it is decompressed once to a scratch file in --out, read from disk (default 2)')
     p.set_defaults(func=cmd_evaluate)
 
 def cmd_evaluate(args)->int:
@@ -218,7 +227,8 @@ def cmd_evaluate(args)->int:
     with staged_dir(args.out) as tmp:
         M = evaluate(*(sets.get(k) for k in ('train', 'holdout', 'synthetic', 'external')), out=tmp, spaces=args.spaces,
                      attacks=args.attacks, gate=args.gate, max_candidates=args.max_candidates, fidelity=not args.no_fidelity, utility=not args.no_utility,
-                     share_safe=args.share_safe, n_boot=args.n_boot, seed=args.seed, check_values=False)
+                     share_safe=args.share_safe, n_boot=args.n_boot, seed=args.seed, check_values=False,
+                     max_synthetic_bytes=int(args.max_synthetic_gib * 2**30))
         write_report(tmp)
     for sp in args.spaces:
         r = M['privacy'][sp]

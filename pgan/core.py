@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['PganError', 'PganDataError', 'seed_everything', 'get_device', 'atomic_path', 'atomic_write_bytes',
-           'atomic_write_text', 'atomic_write_json', 'staged_dir', 'sha256_file', 'make_run_dir', 'progress']
+           'atomic_write_text', 'atomic_write_json', 'scratch_dir', 'staged_dir', 'sha256_file', 'make_run_dir',
+           'progress']
 
 # %% ../nbs/00_core.ipynb #299d9cc3
 import contextlib, datetime, glob, hashlib, json, os, random, sys, tempfile
@@ -118,6 +119,25 @@ def _json_safe(o):
     return o
 
 # %% ../nbs/00_core.ipynb #2e3f97c0
+def _remove_dead_dirs(folder:Path, prefix:str):
+    "Remove the folders `prefix<pid>-…` in `folder` whose process is gone."
+    import shutil
+    for d in folder.glob(f'{prefix}*'):
+        pid = d.name[len(prefix):].split('-')[0]
+        if d.is_dir() and pid.isdigit() and not _alive(int(pid)): shutil.rmtree(d, ignore_errors=True)
+
+@contextlib.contextmanager
+def scratch_dir(folder=None # where (default: the system's temp folder); big scratch files belong next to the outputs, not in a RAM-backed /tmp
+               ):
+    "Context manager yielding a scratch folder `.pgan-scratch-<pid>-…` in `folder`, removed on exit (and by the next call if this process is killed)."
+    import shutil
+    folder = Path(folder or tempfile.gettempdir()); folder.mkdir(parents=True, exist_ok=True)
+    _remove_dead_dirs(folder, '.pgan-scratch-')
+    d = Path(tempfile.mkdtemp(prefix=f'.pgan-scratch-{os.getpid()}-', dir=folder))
+    try: yield d
+    finally: shutil.rmtree(d, ignore_errors=True)
+
+# %% ../nbs/00_core.ipynb #98831a16
 @contextlib.contextmanager
 def staged_dir(dest # the folder the files should end up in (created if needed)
               ):
@@ -126,7 +146,8 @@ def staged_dir(dest # the folder the files should end up in (created if needed)
     dest = Path(dest)
     if dest.exists() and not dest.is_dir(): raise PganError(f"output folder {dest} exists and is not a folder")
     dest.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix='.pgan-staging-', dir=dest))
+    _remove_dead_dirs(dest, '.pgan-staging-')                      # left by a killed process (SIGKILL skips `finally`)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.pgan-staging-{os.getpid()}-', dir=dest))
     try:
         yield tmp
         for f in sorted(tmp.rglob('*')):

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 import pgan
-from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha256_file, progress
+import contextlib
+from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha256_file, progress, scratch_dir
 from .data import H5Volumes
 from .features import make_space, SPACES
-from .neighbors import neighbor_stats, pairwise_distances
-from .privacy import (score_candidates, attack_auc, dcr, exact_copies, aggregate_by_patient, topk_composition,
+from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
+from .privacy import (score_candidates, domias_scores, attack_auc, dcr, exact_copies, aggregate_by_patient, topk_composition,
                           plot_attack_roc, hist_kde, plot_topk, plot_cluster_ranks)
 
 # %% ../nbs/45_evaluate.ipynb #3bf6dc47
@@ -108,6 +109,21 @@ def _from_matrix(D:np.ndarray, attack:str, quantile:float)->np.ndarray:
         return (D < radius).sum(1) / D.shape[1]
     raise PganError(f"no matrix form for attack {attack!r}")
 
+def _stats_scores(C, S, attacks:list, quantile:float)->dict:
+    "The distance attacks' scores in the fewest streaming passes (same definitions as `pgan.privacy`)."
+    st = neighbor_stats(C, S, median='pairwise' in attacks)              # pass 1: min and median together
+    mn = st['min']
+    out = {'min_distance': -mn}
+    if 'pairwise' in attacks:
+        med = st['median']; out['pairwise'] = -np.where(med > 0, mn / np.where(med > 0, med, 1), 0.0)
+    radii = {}
+    if 'mc' in attacks: radii['mc'] = float(np.nextafter(np.float32(np.median(mn)), np.float32(np.inf)))   # the median itself counts
+    if 'density' in attacks: radii['density'] = distance_quantile(C, S, quantile)   # passes 2-3
+    if radii:
+        cnt = neighbor_stats(C, S, radii=list(radii.values()))['counts']  # pass 4: both radii at once
+        for j, a in enumerate(radii): out[a] = cnt[:, j] / len(S) if a == 'mc' else cnt[:, j].astype(float)
+    return out
+
 def privacy_in_space(feats:dict,                   # group -> (n_g, d) features: 'train', 'holdout', 'synthetic', optional 'external'
                      space:str,                    # the space's name (sets the density quantile)
                      attacks=ATTACK_NAMES,         # attacks to run
@@ -115,17 +131,21 @@ def privacy_in_space(feats:dict,                   # group -> (n_g, d) features:
                      n_boot:int=1000,              # bootstrap resamples for the CIs
                      seed:int=0,                   # bootstrap seed
                      max_matrix_bytes:int=512*2**20, # hold the candidates × synthetic distances when they fit in this
+                     candidates=None,              # (n, d) every candidate row, groups in the order above, when the caller holds them as one array (saves a copy)
                     )->tuple:                      # (metrics dict, scores: attack -> group -> scores, plus 'min_distance')
     "Every membership attack in one space: AUC train vs holdout (CI, TPR at 1 % FPR), vs external, per patient; DCR."
     groups = {g: feats[g] for g in ('train', 'holdout', 'external') if g in feats}
     S, names, sizes = feats['synthetic'], list(groups), [len(v) for v in groups.values()]
-    C = np.concatenate([np.asarray(v).reshape(len(v), -1) for v in groups.values()])
+    C = candidates if candidates is not None else np.concatenate([np.asarray(v).reshape(len(v), -1) for v in groups.values()])
+    if len(C) != sum(sizes): raise PganError(f"candidates has {len(C)} rows, the groups {sum(sizes)}")
+    q = DENSITY_QUANTILE.get(space, 0.01)
     D = pairwise_distances(C, S) if len(C) * len(S) * 4 <= max_matrix_bytes else None   # one pass serves every distance attack
+    streamed = None if D is not None else _stats_scores(C, S, [a for a in attacks if a != 'domias'], q)
     def run(a):
-        q = DENSITY_QUANTILE.get(space, 0.01)
-        if a == 'domias': return score_candidates(groups, S, a, reference='holdout')
-        if D is None: return score_candidates(groups, S, a, **({'quantile': q} if a == 'density' else {}))
-        return _split(_from_matrix(D, a, q), sizes, names)
+        if a == 'domias':
+            loo = np.concatenate([np.arange(n) if g == 'holdout' else np.full(n, -1) for g, n in zip(names, sizes)])   # as `score_candidates`
+            return _split(domias_scores(C, S, groups['holdout'], reference_index=loo), sizes, names)
+        return _split(streamed[a] if D is None else _from_matrix(D, a, q), sizes, names)
     out, scores = {}, {}
     for a in attacks:
         s = scores[a] = run(a)
@@ -200,6 +220,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              space_kwargs:dict=None,          # per-space parameters, e.g. {'ae': {'epochs': 5}}
              log=None,                        # callable(str) for progress messages (default: stderr)
              check_values:bool=True,          # scan the sets for NaN/inf (skip when `open_sets` already did)
+             max_synthetic_bytes:int=2*2**30, # a larger synthetic set (as float32) is never held: decompressed once to a scratch file in `out`
             )->dict:                          # the metrics
     "Fidelity and privacy of a synthetic release against its training data: metrics.json and figures."
     log = log or (lambda s: print(s, file=sys.stderr))
@@ -208,27 +229,33 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     check_request(spaces, attacks, rules, external is not None, utility)
     sets = open_sets(train, holdout, synthetic, external, check_values=check_values)
     idx = {k: _sub(v.n, max_candidates if k != 'synthetic' else v.n, seed + i) for i, (k, v) in enumerate(sets.items())}
-    X = {k: v[idx[k]] for k, v in sets.items()}
+    cand, X = _read_candidates(sets, idx)
     pats = {k: (None if sets[k].patients is None else sets[k].patients[idx[k]]) for k in ('train', 'holdout')}
     M = dict(inputs=_inputs(sets), fidelity={}, privacy={}, utility={})
     M['dp'] = {k[3:]: v for k, v in sets['synthetic'].attrs.items() if k.startswith('dp_')} or None   # from `pgan generate` of a DP checkpoint
     figs, arrays = {}, {}
-    log(f"exact copies: synthetic ({sets['synthetic'].n}) against train ({sets['train'].n}) in pixel space")
-    M['privacy']['exact_copies'] = _exact_copies_streamed(sets['train'], X['synthetic'])
-    for sp in spaces:
-        log(f"{sp}: fitting the space on the holdout set ({sets['holdout'].n} samples)")
-        space = make_space(sp, seed=seed, **(space_kwargs or {}).get(sp, {})).fit(sets['holdout'][:] if sp != 'pixel' else X['holdout'])
-        F = {k: space.transform(x) for k, x in X.items()}
-        log(f"{sp}: attacks {', '.join(attacks)} on {' / '.join(f'{len(F[k])} {k}' for k in F)}")
-        M['privacy'][sp], scores = privacy_in_space(F, sp, attacks, pats, n_boot, seed)
-        figs[f'privacy_{sp}.png'] = privacy_figure(scores, sp)
-        arrays[f'scores_{sp}.npz'] = {f'{a}__{g}': v for a, sg in scores.items() for g, v in sg.items()}
-        if fidelity:
-            from pgan.fidelity import fidelity_metrics
-            log(f"{sp}: fidelity metrics")
-            r, s = (_sub(len(F[k]), max_real, seed + 7) for k in ('train', 'synthetic'))
-            M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
-                                                 X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
+    n_syn, row_bytes = sets['synthetic'].n, 4 * int(np.prod(sets['synthetic'].shape))
+    spill = n_syn * row_bytes > max_synthetic_bytes
+    with (scratch_dir(out) if spill else contextlib.nullcontext()) as tmp:
+        if spill: log(f"synthetic: {n_syn} samples ({n_syn * row_bytes / 2**30:.1f} GiB as float32) are decompressed once to a scratch file and never held in memory")
+        X['synthetic'] = SpillRows.write(sets['synthetic'], tmp/'synthetic.f32') if spill else sets['synthetic'][:]
+        log(f"exact copies: synthetic ({n_syn}) against train ({sets['train'].n}) in pixel space")
+        M['privacy']['exact_copies'] = _exact_copies_streamed(sets['train'], X['synthetic'])
+        for sp in spaces:
+            log(f"{sp}: fitting the space on the holdout set ({sets['holdout'].n} samples)")
+            space = make_space(sp, seed=seed, **(space_kwargs or {}).get(sp, {})).fit(sets['holdout'][:] if sp != 'pixel' else X['holdout'])
+            F = {k: _embed(space, x) for k, x in X.items()}
+            log(f"{sp}: attacks {', '.join(attacks)} on {' / '.join(f'{len(F[k])} {k}' for k in F)}")
+            M['privacy'][sp], scores = privacy_in_space(F, sp, attacks, pats, n_boot, seed, candidates=cand.reshape(len(cand), -1) if sp == 'pixel' else None)
+            figs[f'privacy_{sp}.png'] = privacy_figure(scores, sp)
+            arrays[f'scores_{sp}.npz'] = {f'{a}__{g}': v for a, sg in scores.items() for g, v in sg.items()}
+            if fidelity:
+                from pgan.fidelity import fidelity_metrics
+                log(f"{sp}: fidelity metrics")
+                r, s = (_sub(len(F[k]), max_real, seed + 7) for k in ('train', 'synthetic'))
+                M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
+                                                     X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
+        del X['synthetic'], F
     if utility:
         from pgan.utility import utility_eval, utility_figures, plot_umap_diversity
         log("utility: region classifiers trained on real (TRTR) and on synthetic (TSTR) volumes, tested on holdout/external")
@@ -253,16 +280,51 @@ def _without(d, key:str):
     "A copy of nested dict `d` without the entries named `key` (the ROC curves stay in the figures, not in metrics.json)."
     return {k: _without(v, key) for k, v in d.items() if k != key} if isinstance(d, dict) else d
 
-def _exact_copies_streamed(train:H5Volumes, synthetic:np.ndarray, chunk:int=1024)->int:
-    "`exact_copies` against the whole train set, read in chunks (train never held whole)."
-    scale, best = None, np.full(len(synthetic), np.inf)
-    sums = np.zeros(3)
-    for s in range(0, train.n, chunk):
-        T = train[s:s + chunk].reshape(-1, int(np.prod(train.shape))).astype(np.float64)
-        sums += [T.size, T.sum(), (T**2).sum()]
-        best = np.minimum(best, neighbor_stats(synthetic, T.astype(np.float32))['min'])
+def _read_candidates(sets:dict, idx:dict, batch:int=256)->tuple:
+    "The candidates of the real sets read into one float32 array, and a view of it per set (train, holdout, external)."
+    names = [k for k in ('train', 'holdout', 'external') if k in sets]
+    cand = np.empty((sum(len(idx[k]) for k in names), *sets['train'].shape), np.float32)
+    views, o = {}, 0
+    for k in names:
+        for s in range(0, len(idx[k]), batch): cand[o + s:o + s + len(idx[k][s:s + batch])] = sets[k][idx[k][s:s + batch]]
+        views[k] = cand[o:o + len(idx[k])]; o += len(idx[k])
+    return cand, views
+
+def _embed(space, x):
+    "Features of samples `x` in `space`: in pixel space the samples themselves as rows (no copy; a `SpillRows` stays on disk)."
+    if space.name != 'pixel': return space.transform(x)
+    return x.as_rows() if isinstance(x, SpillRows) else x.reshape(len(x), -1)
+
+def _project(X, n:int, P:np.ndarray, chunk:int=256)->tuple:
+    "Rows of X (read in chunks) projected on the columns of P, in float64; and the count, sum and sum of squares of all values."
+    out, sums = np.empty((n, P.shape[1])), np.zeros(3)
+    for s in range(0, n, chunk):
+        b = np.asarray(X[s:s + chunk], np.float64).reshape(-1, len(P))
+        out[s:s + len(b)] = b @ P; sums += [b.size, b.sum(), (b**2).sum()]
+    return out, sums
+
+def _exact_copies_streamed(train:H5Volumes,   # the whole train set
+                           synthetic,         # (m, ...) synthetic samples: array, `SpillRows` or `H5Volumes`
+                           tol:float=1e-6,    # relative RMS tolerance, as `pgan.privacy.exact_copies`
+                           n_proj:int=4,      # random directions of the shortlist
+                           seed:int=0)->int:  # seed of the directions
+    "`exact_copies` against the whole train set, without the train × synthetic distances: each set is read once."
+    d = int(np.prod(train.shape))
+    P = np.random.default_rng(seed).standard_normal((d, n_proj)); P /= np.linalg.norm(P, axis=0)
+    pt, sums = _project(train, train.n, P)
+    ps, _ = _project(synthetic, len(synthetic), P)
     std = np.sqrt(max(sums[2] / sums[0] - (sums[1] / sums[0])**2, 0)) or 1.0
-    return int((best / np.sqrt(np.prod(train.shape)) <= 1e-6 * std).sum())
+    delta = tol * std * np.sqrt(d)                   # L2 distance of an RMS difference of tol·std
+    slack = delta + 1e-12 * d * np.sqrt(sums[2] / train.n)   # |p·(a−b)| ≤ ‖a−b‖ for unit p; plus float64 rounding
+    order = np.argsort(pt[:, 0]); p0 = pt[order, 0]
+    lo, hi = np.searchsorted(p0, ps[:, 0] - slack, 'left'), np.searchsorted(p0, ps[:, 0] + slack, 'right')
+    copies = 0
+    for j in np.flatnonzero(hi > lo):                # synthetic samples with a train sample close on the first direction
+        near = order[lo[j]:hi[j]]
+        near = near[(np.abs(pt[near] - ps[j]) <= slack).all(1)]
+        x = np.asarray(synthetic[int(j)], np.float64).ravel()
+        copies += any(np.sqrt(((np.asarray(train[int(i)], np.float64).ravel() - x)**2).mean()) <= tol * std for i in near)
+    return int(copies)
 
 def real_vs_synthetic_figure(sets:dict, per_class:int=2, seed:int=0)->Figure:
     "Rows of real (train) and synthetic volumes per class, all slices (the paper's real and synthetic grids)."

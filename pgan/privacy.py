@@ -19,10 +19,10 @@ from .neighbors import neighbor_stats, distance_quantile
 
 # %% ../nbs/32_privacy.ipynb #4c59fbdb
 def _rows(X, name:str)->np.ndarray:
-    "`X` as a float `(n, d)` array, refused when empty or not finite."
-    X = np.asarray(X)
-    if X.ndim < 2 or X.shape[0] == 0 or X[0].size == 0: raise PganError(f"{name} must be a non-empty array of shape (n, d) or (n, ...), got shape {X.shape}")
-    return X.reshape(len(X), -1)
+    "`X` as a float `(n, d)` array (a `SpillRows` stays on disk), refused when empty."
+    X = X.as_rows() if hasattr(X, 'as_rows') else np.asarray(X)
+    if X.ndim < 2 or X.shape[0] == 0 or np.prod(X.shape[1:]) == 0: raise PganError(f"{name} must be a non-empty array of shape (n, d) or (n, ...), got shape {X.shape}")
+    return X if X.ndim == 2 else X.reshape(len(X), -1)
 
 def _same_dim(*named):
     "Refuse arrays whose number of features differ."
@@ -89,15 +89,18 @@ def domias_scores(candidates,              # (n, d) or (n, ...) candidates
                   reference,               # (r, d) or (r, ...) population sample the attacker holds (not members)
                   n_components:int=20,     # PCA dimensions the densities are estimated in
                   reference_index=None,    # (n,) row of each candidate in `reference`, −1 if none (leave-one-out)
-                  seed:int=0,              # PCA seed (randomised SVD)
+                  seed:int=0,              # PCA seed (randomised SVD) and of the subsample it is fitted on
+                  max_fit:int=20_000,      # fit the PCA on at most this many synthetic samples (a seeded subsample)
                  )->np.ndarray:            # (n,) log p_synthetic(x) − log p_reference(x)
-    "DOMIAS membership score: the log density ratio synthetic / reference, by KDE on a PCA of the reference set."
+    "DOMIAS membership score: the log density ratio synthetic / reference, by KDE on a PCA of the synthetic set."
     C, S, R = _rows(candidates, 'candidates'), _rows(synthetic, 'synthetic'), _rows(reference, 'reference')
     _same_dim(('candidates', C), ('synthetic', S), ('reference', R))
     k = min(n_components, C.shape[1])
     if len(R) < k + 2 or len(S) < k + 2: raise PganError(f"DOMIAS needs more than {k + 1} reference and synthetic samples for a {k}-D density, got {len(R)} and {len(S)}")
-    pca = PCA(k, random_state=seed).fit(S)
-    c, s, r = (pca.transform(X).T for X in (C, S, R))
+    fit_on = S if len(S) <= max_fit else S[np.sort(np.random.default_rng(seed).choice(len(S), max_fit, replace=False))]
+    pca = PCA(k, random_state=seed).fit(fit_on)
+    c, r = pca.transform(C).T, pca.transform(R).T
+    s = np.concatenate([pca.transform(S[i:i + 4096]) for i in range(0, len(S), 4096)]).T   # S read in pieces (it may stay on disk)
     loo = None if reference_index is None else np.asarray(reference_index).ravel()
     if loo is not None and (len(loo) != len(C) or loo.max() >= len(R)): raise PganError("reference_index must give, per candidate, a row of reference or −1")
     try: ks, kr = gaussian_kde(s), gaussian_kde(r)
