@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fastcore.basics import patch
-from .core import PganError, PganDataError, atomic_path, get_device, progress, seed_everything
+from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights
 from .models import Generator, Discriminator
 
@@ -411,9 +411,13 @@ class _Background:
 
 #| export
 class MetricsLog(Callback):
-    "Append each epoch's metrics as one JSON line to `metrics.jsonl` (flushed at once: nothing lost on a crash)."
+    """Append each epoch's metrics as one JSON line to `metrics.jsonl` (flushed at once: nothing lost on a crash).
+    The log starts from the run's own history (empty, or the resumed checkpoint's): a killed run may have logged an
+    epoch whose checkpoint it never wrote, or half a line, and the rerun of that epoch must not add a second line."""
     order = -1
-    def before_fit(self): self.trainer.out.mkdir(parents=True, exist_ok=True)
+    def before_fit(self):
+        t = self.trainer; t.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(t.out/'metrics.jsonl', ''.join(json.dumps(m) + '\n' for m in t.history))
     def after_epoch(self):
         t = self.trainer
         with open(t.out/'metrics.jsonl', 'a') as f: f.write(json.dumps(t.metrics) + '\n'); f.flush(); os.fsync(f.fileno())
