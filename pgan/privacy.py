@@ -90,15 +90,16 @@ def domias_scores(candidates,              # (n, d) or (n, ...) candidates
                   n_components:int=20,     # PCA dimensions the densities are estimated in
                   reference_index=None,    # (n,) row of each candidate in `reference`, −1 if none (leave-one-out)
                   seed:int=0,              # PCA seed (randomised SVD) and of the subsample it is fitted on
-                  max_fit:int=20_000,      # fit the PCA on at most this many synthetic samples (a seeded subsample)
+                  max_fit:int=10_000,      # fit the PCA on at most this many synthetic samples (a seeded subsample: bounded memory)
                  )->np.ndarray:            # (n,) log p_synthetic(x) − log p_reference(x)
     "DOMIAS membership score: the log density ratio synthetic / reference, by KDE on a PCA of the synthetic set."
     C, S, R = _rows(candidates, 'candidates'), _rows(synthetic, 'synthetic'), _rows(reference, 'reference')
     _same_dim(('candidates', C), ('synthetic', S), ('reference', R))
     k = min(n_components, C.shape[1])
     if len(R) < k + 2 or len(S) < k + 2: raise PganError(f"DOMIAS needs more than {k + 1} reference and synthetic samples for a {k}-D density, got {len(R)} and {len(S)}")
-    fit_on = S if len(S) <= max_fit else S[np.sort(np.random.default_rng(seed).choice(len(S), max_fit, replace=False))]
-    pca = PCA(k, random_state=seed).fit(fit_on)
+    sub = len(S) > max_fit
+    fit_on = S[np.sort(np.random.default_rng(seed).choice(len(S), max_fit, replace=False))] if sub else S
+    pca = PCA(k, random_state=seed, copy=not sub).fit(fit_on)            # a subsample is ours: centred in place, no second copy
     c, r = pca.transform(C).T, pca.transform(R).T
     s = np.concatenate([pca.transform(S[i:i + 4096]) for i in range(0, len(S), 4096)]).T   # S read in pieces (it may stay on disk)
     loo = None if reference_index is None else np.asarray(reference_index).ravel()
