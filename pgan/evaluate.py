@@ -18,7 +18,7 @@ from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha2
 from .data import H5Volumes
 from .features import make_space, SPACES
 from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
-from .privacy import (score_candidates, domias_scores, attack_auc, dcr, exact_copies, aggregate_by_patient, topk_composition,
+from .privacy import (score_candidates, attack_auc, dcr, exact_copies, aggregate_by_patient, topk_composition,
                           plot_attack_roc, hist_kde, plot_topk, plot_cluster_ranks)
 
 # %% ../nbs/45_evaluate.ipynb #3bf6dc47
@@ -142,9 +142,7 @@ def privacy_in_space(feats:dict,                   # group -> (n_g, d) features:
     D = pairwise_distances(C, S) if len(C) * len(S) * 4 <= max_matrix_bytes else None   # one pass serves every distance attack
     streamed = None if D is not None else _stats_scores(C, S, [a for a in attacks if a != 'domias'], q)
     def run(a):
-        if a == 'domias':
-            loo = np.concatenate([np.arange(n) if g == 'holdout' else np.full(n, -1) for g, n in zip(names, sizes)])   # as `score_candidates`
-            return _split(domias_scores(C, S, groups['holdout'], reference_index=loo), sizes, names)
+        if a == 'domias': return score_candidates(groups, S, 'domias', reference='holdout', joined=C)
         return _split(streamed[a] if D is None else _from_matrix(D, a, q), sizes, names)
     out, scores = {}, {}
     for a in attacks:
@@ -295,13 +293,14 @@ def _embed(space, x):
     if space.name != 'pixel': return space.transform(x)
     return x.as_rows() if isinstance(x, SpillRows) else x.reshape(len(x), -1)
 
-def _project(X, n:int, P:np.ndarray, chunk:int=256)->tuple:
-    "Rows of X (read in chunks) projected on the columns of P, in float64; and the count, sum and sum of squares of all values."
-    out, sums = np.empty((n, P.shape[1])), np.zeros(3)
+def _project(X, n:int, P:np.ndarray, chunk:int=256, sums:bool=False):
+    "Rows of X (read in chunks) projected on the columns of P, in float64; with `sums`, also the count, sum and sum of squares of all values."
+    out, acc = np.empty((n, P.shape[1])), np.zeros(3)
     for s in range(0, n, chunk):
         b = np.asarray(X[s:s + chunk], np.float64).reshape(-1, len(P))
-        out[s:s + len(b)] = b @ P; sums += [b.size, b.sum(), (b**2).sum()]
-    return out, sums
+        out[s:s + len(b)] = b @ P
+        if sums: acc += [b.size, b.sum(), (b**2).sum()]
+    return (out, acc) if sums else out
 
 def _exact_copies_streamed(train:H5Volumes,   # the whole train set
                            synthetic,         # (m, ...) synthetic samples: array, `SpillRows` or `H5Volumes`
@@ -311,8 +310,8 @@ def _exact_copies_streamed(train:H5Volumes,   # the whole train set
     "`exact_copies` against the whole train set, without the train × synthetic distances: each set is read once."
     d = int(np.prod(train.shape))
     P = np.random.default_rng(seed).standard_normal((d, n_proj)); P /= np.linalg.norm(P, axis=0)
-    pt, sums = _project(train, train.n, P)
-    ps, _ = _project(synthetic, len(synthetic), P)
+    pt, sums = _project(train, train.n, P, sums=True)
+    ps = _project(synthetic, len(synthetic), P)
     std = np.sqrt(max(sums[2] / sums[0] - (sums[1] / sums[0])**2, 0)) or 1.0
     delta = tol * std * np.sqrt(d)                   # L2 distance of an RMS difference of tol·std
     slack = delta + 1e-12 * d * np.sqrt(sums[2] / train.n)   # |p·(a−b)| ≤ ‖a−b‖ for unit p; plus float64 rounding

@@ -116,6 +116,7 @@ def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e
                      synthetic,               # (m, ...) synthetic samples
                      attack:str='pairwise',   # 'pairwise', 'density', 'mc', 'domias' or 'min_distance' (GAN-Leaks)
                      reference:str=None,      # DOMIAS only: the group that serves as reference sample (leave-one-out)
+                     joined=None,             # (Σ n_g, ...) the groups' rows already concatenated in their order, when the caller holds them so (saves a copy)
                      **kwargs                 # passed to the attack (metric, radius, quantile, n_components)
                     )->dict:                  # name -> (n_g,) scores
     "Score all candidate groups in one call (one radius or one reference density for all), split back by group."
@@ -123,11 +124,13 @@ def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e
     if not groups: raise PganError("no candidate groups given")
     R = {k: _rows(v, f'candidates {k!r}') for k, v in groups.items()}
     _same_dim(*R.items())
+    if joined is None: joined = np.concatenate(list(R.values()))
+    elif len(joined) != sum(map(len, R.values())): raise PganError(f"joined has {len(joined)} rows, the groups {sum(map(len, R.values()))}")
     if attack == 'domias':
         if reference not in R: raise PganError(f"DOMIAS needs reference= one of the groups {list(R)}, got {reference!r}")
         idx = np.concatenate([np.arange(len(v)) if k == reference else np.full(len(v), -1) for k, v in R.items()])
         kwargs = dict(kwargs, reference=R[reference], reference_index=idx)
-    s = ATTACKS[attack](np.concatenate(list(R.values())), synthetic, **kwargs)
+    s = ATTACKS[attack](joined, synthetic, **kwargs)
     ends = np.cumsum([len(v) for v in R.values()])
     return dict(zip(R, np.split(s, ends[:-1])))
 
