@@ -198,9 +198,10 @@ class _Engine:
             acc += (torch.ones(1, len(x), device=self.dev) @ x)[0].to(self.f64)   # a BLAS column sum: fast
         return (acc / self.n_r).to(torch.float32)
 
-    def rows(self, X, s, e):
-        "Centred rows and their squared norms."
-        x = self._tf(X, s, e) - self.shift
+    def rows(self, X, s, e, out=None):
+        "Centred rows and their squared norms; written into `out` when given (a buffer reused chunk after chunk)."
+        x = self._tf(X, s, e)
+        x = x - self.shift if out is None else torch.sub(x, self.shift, out=out[:len(x)])
         return x, torch.linalg.vector_norm(x, dim=1)**2
 
 # %% ../nbs/21_neighbors.ipynb #f54634de
@@ -220,12 +221,13 @@ def _sq_block(qx, qn, rx, rn)->torch.Tensor:
 @torch.no_grad()
 def _blocks(eng:_Engine):
     "Yield (q0, q1, iterator of (r0, D)) where D holds final distances of queries q0:q1 to refs r0:r0+len."
+    buf = torch.empty(min(eng.br, eng.n_r), eng.d, device=eng.dev)   # the centred reference chunk: one buffer, no fresh pages per chunk
     for q0 in range(0, eng.n_q, eng.bq):
         q1 = min(eng.n_q, q0 + eng.bq)
         qx, qn = eng.rows(eng.Q, q0, q1)
         def chunks(q0=q0, q1=q1, qx=qx, qn=qn):
             for r0 in range(0, eng.n_r, eng.br):
-                rx, rn = eng.rows(eng.R, r0, r0 + eng.br)
+                rx, rn = eng.rows(eng.R, r0, r0 + eng.br, out=buf)
                 D = _sq_block(qx, qn, rx, rn)
                 if eng.metric in ('l2', 'mahalanobis'): D.sqrt_()
                 elif eng.metric == 'cosine': D.mul_(0.5)
