@@ -109,11 +109,12 @@ def _from_matrix(D:np.ndarray, attack:str, quantile:float)->np.ndarray:
         return (D < radius).sum(1) / D.shape[1]
     raise PganError(f"no matrix form for attack {attack!r}")
 
-def _stats_scores(C, S, attacks:list, quantile:float)->dict:
-    "The distance attacks' scores in the fewest streaming passes (same definitions as `pgan.privacy`)."
-    st = neighbor_stats(C, S, median='pairwise' in attacks)              # pass 1: min and median together
+def _stats_scores(C, S, attacks:list, quantile:float, dcr_rows=None)->dict:
+    "The distance attacks' scores in the fewest streaming passes (same definitions as `pgan.privacy`); DCR's minima over `dcr_rows`."
+    st = neighbor_stats(C, S, median='pairwise' in attacks, ref_min_over=dcr_rows)   # pass 1: min, median and DCR together
     mn = st['min']
     out = {'min_distance': -mn}
+    if dcr_rows is not None: out['dcr'] = st['ref_min']
     if 'pairwise' in attacks:
         med = st['median']; out['pairwise'] = -np.where(med > 0, mn / np.where(med > 0, med, 1), 0.0)
     radii = {}
@@ -140,7 +141,9 @@ def privacy_in_space(feats:dict,                   # group -> (n_g, d) features:
     if len(C) != sum(sizes): raise PganError(f"candidates has {len(C)} rows, the groups {sum(sizes)}")
     q = DENSITY_QUANTILE.get(space, 0.01)
     D = pairwise_distances(C, S) if len(C) * len(S) * 4 <= max_matrix_bytes else None   # one pass serves every distance attack
-    streamed = None if D is not None else _stats_scores(C, S, [a for a in attacks if a != 'domias'], q)
+    n = min(sizes[0], sizes[1])                                       # DCR on n of each: equal sizes, so the no-leak share is 1/2
+    dcr_rows = [(0, n), (sizes[0], sizes[0] + n)]
+    streamed = None if D is not None else _stats_scores(C, S, [a for a in attacks if a != 'domias'], q, dcr_rows)
     def run(a):
         if a == 'domias': return score_candidates(groups, S, 'domias', reference='holdout', joined=C)
         return _split(streamed[a] if D is None else _from_matrix(D, a, q), sizes, names)
@@ -155,12 +158,9 @@ def privacy_in_space(feats:dict,                   # group -> (n_g, d) features:
             if len(pt) >= 2 and len(ph) >= 2: m['auc_by_patient'] = attack_auc(pt, ph, n_boot=0)['auc']
         out[a] = m
     scores['min_distance'] = run('min_distance')                      # raw minimum, for the figures
-    n = min(sizes[0], sizes[1])                                       # equal sizes: the no-leak share is then 1/2
-    if D is None: out['dcr'] = dcr(groups['train'][:n], groups['holdout'][:n], S)
-    else:
-        dt, dh = D[:n].min(0), D[sizes[0]:sizes[0] + n].min(0)
-        out['dcr'] = dict(share_closer_to_train=float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh)), share_expected=0.5,
-                          median_train=float(np.median(dt)), median_holdout=float(np.median(dh)))
+    dt, dh = streamed['dcr'] if D is None else [D[a:b].min(0) for a, b in dcr_rows]   # each synthetic sample's nearest train / holdout
+    out['dcr'] = dict(share_closer_to_train=float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh)), share_expected=0.5,
+                      median_train=float(np.median(dt)), median_holdout=float(np.median(dh)))
     return out, scores
 
 # %% ../nbs/45_evaluate.ipynb #d3f68543

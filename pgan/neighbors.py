@@ -294,12 +294,14 @@ def neighbor_stats(queries,                    # (n_q, d) or (n_q, ...) numpy ar
                    median:bool=False,          # also the median distance per query (needs full rows, see above)
                    mean:bool=False,            # also the mean distance per query
                    exclude_self:bool=False,    # queries and refs are the same set: leave out each query's own row
+                   ref_min_over=None,          # [(start, end), ...] query-row ranges: also each ref's distance to its nearest query in each range
                    whitener:Whitener=None,     # for 'mahalanobis'; default: `Whitener.fit(refs)`
                    chunk_bytes:int=256*2**20,  # working-set bound (the distance blocks held at once)
                    device='auto'               # 'auto' (CUDA when there is one), 'cpu', 'cuda', ...
-                  )->dict:                     # numpy arrays: min, argmin, [knn, knn_idx], [counts], [median], [mean]
+                  )->dict:                     # numpy arrays: min, argmin, [knn, knn_idx], [counts], [median], [mean], [ref_min]
     "Per-query nearest-neighbour statistics of `queries` against `refs`, exact, without the full distance matrix."
     eng = _Engine(queries, refs, metric, whitener, chunk_bytes, device, exclude_self, full_rows=median)
+    spans = _spans(ref_min_over, eng.n_q)
     n_eff = eng.n_r - int(exclude_self)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_eff:
         raise PganError(f"k must be an integer in [1, {n_eff}] (the number of references), got {k!r}")
@@ -308,16 +310,35 @@ def neighbor_stats(queries,                    # (n_q, d) or (n_q, ...) numpy ar
         if radii.ndim != 1 or not np.isfinite(radii).all(): raise PganError(f"radii must be a list of finite numbers, got {radii}")
         radii = [float(np.float32(r)) for r in radii]
     out = {}
+    ref_min = None if spans is None else torch.full((len(spans), eng.n_r), math.inf, device=eng.dev)
     for q0, q1, it in _blocks(eng):
         acc = _Acc(q1 - q0, k, radii, mean, eng.dev, eng.f64)
         for r0, D in it:
             acc.update(D, r0)
             if median: _put(out, 'median', q0, _median(D, n_eff), eng.n_q)
+            if spans is not None: _ref_min_update(ref_min, spans, D, q0, r0)
         _put(out, 'min', q0, acc.v[:, 0].double(), eng.n_q); _put(out, 'argmin', q0, acc.i[:, 0], eng.n_q)
         if k > 1: _put(out, 'knn', q0, acc.v.double(), eng.n_q); _put(out, 'knn_idx', q0, acc.i, eng.n_q)
         if radii is not None: _put(out, 'counts', q0, acc.cnt, eng.n_q)
         if mean: _put(out, 'mean', q0, acc.sum.double() / n_eff, eng.n_q)
+    if spans is not None: out['ref_min'] = ref_min.double().cpu().numpy()
     return out
+
+def _spans(ranges, n_q:int):
+    "Validated (start, end) query-row ranges, or None."
+    if ranges is None: return None
+    spans = [tuple(int(v) for v in r) for r in ranges]
+    for a, b in spans:
+        if not 0 <= a < b <= n_q: raise PganError(f"ref_min_over ranges must satisfy 0 <= start < end <= {n_q} (the queries), got ({a}, {b})")
+    return spans
+
+def _ref_min_update(ref_min:torch.Tensor, spans:list, D:torch.Tensor, q0:int, r0:int):
+    "Fold block D (queries q0:, refs r0:) into the per-range column minima."
+    for j, (a, b) in enumerate(spans):
+        lo, hi = max(a, q0), min(b, q0 + len(D))
+        if lo < hi:
+            n = D.shape[1]
+            ref_min[j, r0:r0 + n] = torch.minimum(ref_min[j, r0:r0 + n], D[lo - q0:hi - q0].min(0).values)
 
 def _put(out:dict, key:str, q0:int, t:torch.Tensor, n:int):
     "Write block `t` at rows q0: of out[key] (a numpy array created on first use)."
