@@ -68,6 +68,14 @@ class SpillRows:
     def __len__(self): return self.shape[0]
     def __repr__(self): return f"SpillRows('{self.path.name}', shape={self.shape})"
     def as_rows(self)->'SpillRows': return SpillRows(self.path, (len(self), self.row))
+    def read_into(self, s:int, out:np.ndarray)->np.ndarray:
+        "Rows s: into the C-contiguous float32 buffer `out` (as many as fit or remain), with no fresh memory: the filled part."
+        n = max(0, min(len(out), len(self) - s))
+        with open(self.path, 'rb') as f:
+            f.seek(s * self.row * 4)
+            got = f.readinto(memoryview(out[:n]).cast('B'))
+        if got != n * self.row * 4: raise PganError(f"{self.path.name}: short read at row {s} (the scratch file changed?)")
+        return out[:n]
     def __array__(self, dtype=None, copy=None): return self[0:len(self)].astype(dtype or np.float32, copy=False)
 
     def __getitem__(self, i):
@@ -200,8 +208,11 @@ class _Engine:
 
     def rows(self, X, s, e, out=None):
         "Centred rows and their squared norms; written into `out` when given (a buffer reused chunk after chunk)."
-        x = self._tf(X, s, e)
-        x = x - self.shift if out is None else torch.sub(x, self.shift, out=out[:len(x)])
+        if out is not None and hasattr(X, 'read_into') and self.metric in ('l2', 'sqeuclidean') and out.device.type == 'cpu':
+            x = out[:len(X.read_into(s, out[:e - s].numpy()))].sub_(self.shift)    # a scratch file: read straight into the buffer
+        else:
+            x = self._tf(X, s, e)
+            x = x - self.shift if out is None else torch.sub(x, self.shift, out=out[:len(x)])
         return x, torch.linalg.vector_norm(x, dim=1)**2
 
 # %% ../nbs/21_neighbors.ipynb #f54634de
