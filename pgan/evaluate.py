@@ -18,7 +18,7 @@ from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha2
 from .data import H5Volumes
 from .features import make_space, SPACES
 from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
-from .privacy import (score_candidates, attack_auc, dcr, exact_copies, aggregate_by_patient, topk_composition,
+from .privacy import (score_candidates, attack_auc, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
                           plot_attack_roc, hist_kde, plot_topk, plot_cluster_ranks)
 
 # %% ../nbs/45_evaluate.ipynb #3bf6dc47
@@ -159,8 +159,7 @@ def privacy_in_space(feats:dict,                   # group -> (n_g, d) features:
         out[a] = m
     scores['min_distance'] = run('min_distance')                      # raw minimum, for the figures
     dt, dh = streamed['dcr'] if D is None else [D[a:b].min(0) for a, b in dcr_rows]   # each synthetic sample's nearest train / holdout
-    out['dcr'] = dict(share_closer_to_train=float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh)), share_expected=0.5,
-                      median_train=float(np.median(dt)), median_holdout=float(np.median(dh)))
+    out['dcr'] = dcr_summary(dt, dh, 0.5)
     return out, scores
 
 # %% ../nbs/45_evaluate.ipynb #d3f68543

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['ATTACKS', 'AGGREGATES', 'GROUP_COLORS', 'pairwise_scores', 'density_scores', 'mc_scores', 'domias_scores',
-           'score_candidates', 'dcr', 'exact_copies', 'attack_auc', 'topk_composition', 'aggregate_by_patient',
-           'plot_attack_roc', 'hist_kde', 'plot_topk', 'plot_cluster_ranks', 'threatening_toy']
+           'score_candidates', 'dcr', 'dcr_summary', 'exact_copies', 'attack_auc', 'topk_composition',
+           'aggregate_by_patient', 'plot_attack_roc', 'hist_kde', 'plot_topk', 'plot_cluster_ranks', 'threatening_toy']
 
 # %% ../nbs/32_privacy.ipynb #7905805c
 import numpy as np
@@ -144,8 +144,14 @@ def dcr(train,               # (n_t, ...) training samples
     T, H, S = _rows(train, 'train'), _rows(holdout, 'holdout'), _rows(synthetic, 'synthetic')
     _same_dim(('train', T), ('holdout', H), ('synthetic', S))
     dt, dh = neighbor_stats(S, T, metric=metric)['min'], neighbor_stats(S, H, metric=metric)['min']
-    return dict(share_closer_to_train=float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh)),
-                share_expected=len(T) / (len(T) + len(H)),
+    return dcr_summary(dt, dh, len(T) / (len(T) + len(H)))
+
+def dcr_summary(dt:np.ndarray,           # (m,) each synthetic sample's distance to its nearest train sample
+                dh:np.ndarray,           # (m,) ... to its nearest holdout sample
+                share_expected:float,    # the no-leak share: n_train / (n_train + n_holdout)
+               )->dict:                  # share_closer_to_train, share_expected, median_train, median_holdout
+    "DCR's numbers from the nearest-record distances, however they were computed (ties count one half)."
+    return dict(share_closer_to_train=float(np.mean(dt < dh) + 0.5 * np.mean(dt == dh)), share_expected=share_expected,
                 median_train=float(np.median(dt)), median_holdout=float(np.median(dh)))
 
 # %% ../nbs/32_privacy.ipynb #fcb76310
