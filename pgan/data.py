@@ -204,12 +204,15 @@ class H5Writer:
                  class_names=DEFAULT_CLASS_NAMES,     # K >= 2 class names; labels must be in [0, K)
                  attrs:dict=None,                     # file attributes: str, number or list values (source, study, seed, ...)
                  with_patients:bool=False,            # every `append` passes patient ids
-                 compression:str='gzip'):             # 'gzip' (level 4 + shuffle, portable), 'lzf' (faster, h5py only) or None
+                 compression:str='gzip',              # 'gzip' (level 4 + shuffle, portable), 'lzf' (faster, h5py only) or None
+                 extras:tuple=()):                    # names of extra per-sample integer datasets every `append` passes (e.g. 'levels')
         if not isinstance(n, (int, np.integer)) or n < 1: raise PganError(f'n must be a positive integer, got {n!r}')
         shape = tuple(int(s) for s in shape)
         if len(shape) != 3 or min(shape) < 1: raise PganError(f'shape must be (C, H, W) with positive sizes, got {shape}')
         if compression not in _COMPRESSION: raise PganError(f"compression must be 'gzip', 'lzf' or None, got {compression!r}")
         self.path, self.n, self.shape, self.with_patients, self.compression = Path(path), int(n), shape, with_patients, compression
+        self.extras = tuple(str(e) for e in extras)
+        if set(self.extras) & {'images', 'regions', 'patients'}: raise PganError(f'extras {self.extras} must not reuse images, regions or patients')
         self.class_names, self.attrs = check_class_names(list(class_names)), _check_attrs(attrs)
         self.count, self._f, self._cm = 0, None, None
 
@@ -219,6 +222,7 @@ class H5Writer:
             self._f = h5py.File(self._cm.__enter__(), 'w')
             self._f.create_dataset('images', (self.n, *self.shape), 'float32', chunks=(1, *self.shape), **_COMPRESSION[self.compression])
             self._f.create_dataset('regions', (self.n,), 'int64')
+            for e in self.extras: self._f.create_dataset(e, (self.n,), 'int64')
             self._f.attrs['class_names'] = list(self.class_names)
             for k, v in self.attrs.items(): self._f.attrs[k] = v
         except BaseException as e: self._abort(e); raise
@@ -243,7 +247,8 @@ class H5Writer:
 def append(self:H5Writer,
            images,        # (B, C, H, W) float array or tensor, in [-1, 1] by convention (one (C, H, W) volume also accepted)
            regions,       # (B,) class indices in [0, K)
-           patients=None): # (B,) patient ids (ints or strings); required iff `with_patients`
+           patients=None, # (B,) patient ids (ints or strings); required iff `with_patients`
+           **extras):     # (B,) integers for each of the writer's `extras`
     "Write the next batch of volumes; returns the writer."
     if self._f is None: raise PganError('H5Writer.append called outside its `with` block')
     x, b0, p = _as_numpy(images), self.count, self.path
@@ -256,9 +261,14 @@ def append(self:H5Writer,
     if len(r) != len(x): raise PganDataError('number of labels differs from number of images', p, 'regions', found=f'{len(r)} labels for {len(x)} images', expected=f'{len(x)}')
     if b0 + len(x) > self.n: raise PganError(f'{p}: appending {len(x)} volumes to {b0} would exceed the declared n={self.n}')
     pat = self._check_patients(patients, len(x))
+    if set(extras) != set(self.extras): raise PganError(f'{p}: append got extras {sorted(extras)}, the writer declares {sorted(self.extras)}')
+    ex = {k: _as_numpy(e).reshape(-1) for k, e in extras.items()}
+    for k, e in ex.items():
+        if len(e) != len(x) or e.dtype.kind not in 'iu': raise PganDataError(f'bad {k}', p, k, found=f'{len(e)} values of dtype {e.dtype}', expected=f'{len(x)} integers')
     self._f['images'][b0:b0 + len(x)] = x.astype(np.float32, copy=False)
     self._f['regions'][b0:b0 + len(x)] = r
     if pat is not None: self._f['patients'][b0:b0 + len(x)] = pat
+    for k, e in ex.items(): self._f[k][b0:b0 + len(x)] = e
     self.count += len(x)
     return self
 
