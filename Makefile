@@ -10,7 +10,7 @@ PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
 FLAGS  ?=
 
-.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale clean
+.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale realism clean
 help:
 	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
 	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
@@ -20,6 +20,7 @@ help:
 	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
 	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
+	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
 
 $(STAMP): settings.ini setup.py
@@ -75,6 +76,10 @@ bench: install
 
 scale: install
 	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags scale
+	$(BIN)/nbdev_clean
+
+realism: install
+	$(BIN)/python tools/exec_nbs.py nbs/96_phantom_realism.ipynb --flags slow
 	$(BIN)/nbdev_clean
 
 clean:
