@@ -99,6 +99,7 @@ def _add_train(sub):
     p.add_argument('--holdout', type=Path, help='held-out HDF5 file: logs D\'s class accuracy on unseen data')
     p.add_argument('--out', required=True, type=Path, help='run folder (must be new or empty unless --resume)')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo)')
+    p.add_argument('--arch', choices=['acgan', 'latent'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space (default: the profile's)")
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
@@ -131,7 +132,8 @@ def _train_config(args):
     from pgan.train import make_config, load_checkpoint, TrainConfig
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, loss=args.loss, data_augm=args.data_augm or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+    if args.arch is not None: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch")
     if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
@@ -159,7 +161,7 @@ def cmd_train(args)->int:
     t0 = time.perf_counter(); hist = t.fit()
     if rank == 0:
         last = hist[-1] if hist else {}
-        print(f"trained {cfg.loss} to epoch {t.epoch} ({t.step} steps) in {time.perf_counter() - t0:.0f} s"
+        print(f"trained {cfg.loss if cfg.arch == 'acgan' else cfg.arch} to epoch {t.epoch} ({t.step} steps) in {time.perf_counter() - t0:.0f} s"
               + (f", {last['img_per_s']:.0f} img/s" if 'img_per_s' in last else ''))
         if t.dp is not None: print(f"DP: ε = {t.dp.epsilon:.3f} at δ = {t.dp.delta:.3g} ({cfg.accountant} accountant, {t.step} steps)")
         print(f"wrote {out/'checkpoint.pt'}, {out/'metrics.jsonl'}, {out/'samples'}/")
@@ -251,6 +253,7 @@ def _add_run(sub):
     p.add_argument('--out', required=True, type=Path, help='run folder')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
+    p.add_argument('--arch', choices=['acgan', 'latent'], help="generator: acgan (the paper's) or latent (autoencoder + class Gaussians); default: the profile's")
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
@@ -266,7 +269,7 @@ def cmd_run(args)->int:
     "Run `pgan run`; exit 3 when the gate fails."
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
-                     args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None)
+                     args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

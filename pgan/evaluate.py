@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'DENSITY_QUANTILE', 'open_sets', 'parse_gate', 'get_metric', 'apply_gate',
-           'privacy_in_space', 'privacy_figure', 'check_request', 'evaluate', 'X_labels', 'real_vs_synthetic_figure',
-           'write_outputs']
+           'privacy_in_space', 'privacy_figure', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate',
+           'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -196,9 +196,24 @@ def check_request(spaces, attacks, rules, external:bool, utility:bool=True):
     for key, _, _ in rules:
         p = key.split('.')
         ok = (p[0] == 'privacy' and (p[1:] == ['exact_copies'] or (len(p) >= 3 and p[1] in spaces and (p[2] in attacks or p[2] == 'dcr')))) \
-             or (p[0] == 'fidelity' and len(p) >= 3 and p[1] in spaces) or (p[0] == 'utility' and utility) or p[0] == 'dp'
+             or (p[0] == 'fidelity' and len(p) >= 3 and (p[1] in spaces or p[1] == 'spectral' or (p[1] == 'classifier' and utility))) or (p[0] == 'utility' and utility) or p[0] == 'dp'
         if not ok: raise PganError(f"gate rule on {key!r}: this evaluation does not compute it (spaces {','.join(spaces)}; attacks {','.join(attacks)})")
         if p[-1] == 'auc_vs_external' and not external: raise PganError(f"gate rule on {key!r} needs --external")
+
+def spectral_fidelity(X:dict,         # set name -> (n, C, H, W) images (arrays or `SpillRows`): 'train', 'synthetic', optional 'holdout', 'external'
+                      n_bins:int=16)->dict:  # rings (fewer for images under 32 pixels: at most min(H, W) / 2); returns max_abs_log_ratio, log_ratio, freq, power_*, floor: {holdout, external}
+    "The synthetic set's power spectrum against train, with the real floor (holdout) and a real shift (external) beside it."
+    from pgan.fidelity import spectral_deviation
+    n_bins = min(n_bins, min(np.asarray(X['train'][0:1]).shape[-2:]) // 2)
+    out = spectral_deviation(X['train'], X['synthetic'], n_bins)
+    out['floor'] = {k: spectral_deviation(X['train'], X[k], n_bins) for k in ('holdout', 'external') if k in X}
+    return out
+
+def spectrum_figure(spec:dict)->Figure:
+    "`plot_spectra` of a `spectral_fidelity` result: synthetic, holdout (floor) and external (scanner shift) against train."
+    from pgan.fidelity import plot_spectra
+    names = {'holdout': 'holdout (real floor)', 'external': 'external (scanner shift)'}
+    return plot_spectra({'synthetic': spec, **{names[k]: v for k, v in spec['floor'].items()}})
 
 def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              external=None,                   # optional external study
@@ -238,6 +253,9 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         X['synthetic'] = SpillRows.write(sets['synthetic'], tmp/'synthetic.f32') if spill else sets['synthetic'][:]
         log(f"exact copies: synthetic ({n_syn}) against train ({sets['train'].n}) in pixel space")
         M['privacy']['exact_copies'] = _exact_copies_streamed(sets['train'], X['synthetic'])
+        if fidelity:
+            log("spectrum: radially averaged power of every slice, synthetic / holdout / external vs train")
+            M['fidelity']['spectral'] = spectral_fidelity(X); figs['spectrum.png'] = spectrum_figure(M['fidelity']['spectral'])
         for sp in spaces:
             log(f"{sp}: fitting the space on the holdout set ({sets['holdout'].n} samples)")
             space = make_space(sp, seed=seed, **(space_kwargs or {}).get(sp, {})).fit(sets['holdout'][:] if sp != 'pixel' else X['holdout'])
@@ -252,11 +270,13 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
                 r, s = (_sub(len(F[k]), max_real, seed + 7) for k in ('train', 'synthetic'))
                 M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
                                                      X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
+                M['fidelity'][sp]['floor'] = {'holdout': fidelity_metrics(F['train'][r], F['holdout'])}   # the real floor: a perfect generator's values
         del X['synthetic'], F
     if utility:
         from pgan.utility import utility_eval, utility_figures, plot_umap_diversity
         log("utility: region classifiers trained on real (TRTR) and on synthetic (TSTR) volumes, tested on holdout/external")
-        U = utility_eval(sets['train'], sets['holdout'], sets['synthetic'], sets.get('external'), seed=seed, n_boot=n_boot, **(utility_kwargs or {}))
+        U = utility_eval(sets['train'], sets['holdout'], sets['synthetic'], sets.get('external'), seed=seed, n_boot=n_boot, classifier_space=True, **(utility_kwargs or {}))
+        M['fidelity']['classifier'] = U.pop('classifier_space')
         figs.update({f'{k}.png': f for k, f in utility_figures(U).items()})
         how = 'umap' if 'umap' in spaces else 'pca'            # the paper's UMAP map when that space is asked for (it costs a fit)
         figs['utility_diversity.png'] = plot_umap_diversity(sets['holdout'], sets['holdout'].regions, sets['synthetic'], sets['synthetic'].regions, seed=seed,

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['MMD_FACTORS', 'FIDELITY_KEYS', 'median_distance', 'mmd2', 'frechet_from_moments', 'frechet_distance', 'kid', 'prdc',
-           'alpha_beta_authenticity', 'fidelity_metrics', 'plot_real_vs_synthetic']
+           'alpha_beta_authenticity', 'fidelity_metrics', 'radial_power_spectrum', 'spectral_deviation', 'plot_spectra',
+           'plot_real_vs_synthetic']
 
 # %% ../nbs/30_fidelity.ipynb #719a18f6
 import numpy as np
@@ -341,6 +342,66 @@ def fidelity_metrics(real,                   # (n, d) or (n, ...) real sample (f
         small = min(len(r), len(f)) < max(min_class_n, k + 1, 2)
         out['per_class'][name] = dict.fromkeys(FIDELITY_KEYS) if small else _one_space(r, f, *args)
     return out
+
+# %% ../nbs/30_fidelity.ipynb #0ed676aa
+def _freq_bins(H:int, W:int, n_bins:int)->tuple:
+    "Ring index of every 2-D frequency of an H × W FFT (the corners beyond Nyquist join the last ring) and the ring centres in cycles/pixel."
+    fy, fx = np.fft.fftfreq(H)[:, None] / 0.5, np.fft.fftfreq(W)[None, :] / 0.5   # 1.0 = Nyquist along each axis
+    r = np.sqrt(fy**2 + fx**2)
+    return np.minimum((r * n_bins).astype(int), n_bins - 1), (np.arange(n_bins) + 0.5) / n_bins * 0.5
+
+def radial_power_spectrum(images,          # (n, ..., H, W) images: every trailing 2-D slice counts (array, H5Volumes or rows that slice)
+                          n_bins:int=16,   # rings of equal width from 0 to the Nyquist frequency
+                          batch:int=256,   # images transformed at a time
+                         )->np.ndarray:    # (n_bins,) mean power per ring
+    "Radially averaged power spectrum of every 2-D slice (its mean removed), averaged over all slices."
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 2: raise PganError(f"n_bins must be an integer ≥ 2, got {n_bins!r}")
+    n = len(images)
+    if n == 0: raise PganError("radial_power_spectrum needs at least one image")
+    first = np.asarray(images[0:1])
+    if first.ndim < 3: raise PganError(f"images must be (n, ..., H, W), got shape {first.shape[1:]} per sample")
+    H, W = first.shape[-2:]
+    if min(H, W) < 4: raise PganError(f"images of {H}x{W} pixels are too small for a power spectrum (need at least 4x4)")
+    if n_bins > min(H, W) // 2: raise PganError(f"{n_bins} rings are finer than the frequencies of {H}x{W} images resolve: use at most {min(H, W) // 2}")
+    ring = _freq_bins(H, W, n_bins)[0].ravel()
+    count, total, slices = np.bincount(ring, minlength=n_bins), np.zeros(n_bins), 0
+    for s in range(0, n, batch):
+        x = np.asarray(images[s:s + batch], np.float64).reshape(-1, H, W)
+        if not np.isfinite(x).all(): raise PganError("images hold NaN or infinite values")
+        p = np.abs(np.fft.fft2(x - x.mean((1, 2), keepdims=True))) ** 2
+        total += np.bincount(ring, p.sum(0).ravel(), minlength=n_bins); slices += len(x)
+    return total / (count * slices * H * W)
+
+# %% ../nbs/30_fidelity.ipynb #e444b299
+def spectral_deviation(real,              # (n, ..., H, W) real images (the reference)
+                       fake,              # (m, ..., H, W) images to compare, same H × W
+                       n_bins:int=16,     # rings (see `radial_power_spectrum`)
+                       batch:int=256,     # images transformed at a time
+                      )->dict:            # max_abs_log_ratio, log_ratio (per ring), freq (ring centres, cycles/pixel), power_real, power_fake
+    "How far the power spectrum of `fake` is from that of `real`, ring by ring: ln(P_fake / P_real)."
+    sr, sf = np.asarray(real[0:1]).shape[-2:], np.asarray(fake[0:1]).shape[-2:]
+    if sr != sf: raise PganError(f"image sizes differ: {sr} and {sf}")
+    pr, pf = radial_power_spectrum(real, n_bins, batch), radial_power_spectrum(fake, n_bins, batch)
+    tiny = 1e-12 * max(pr.max(), pf.max(), 1e-300)                  # constant images: no power anywhere
+    lr = np.log(np.maximum(pf, tiny) / np.maximum(pr, tiny))
+    return dict(max_abs_log_ratio=float(np.abs(lr[1:]).max()), log_ratio=lr.tolist(),
+                freq=_freq_bins(*sr, n_bins)[1].tolist(), power_real=pr.tolist(), power_fake=pf.tolist())
+
+# %% ../nbs/30_fidelity.ipynb #47580360
+def plot_spectra(curves:dict,            # name -> a `spectral_deviation` result (against the same reference)
+                 reference:str='train',  # the name of the reference set, for the axis label
+                 ax=None):               # a matplotlib Axes to draw into (default: a new Figure)
+    "ln(P / P_reference) against spatial frequency for each set, with the 0 line and ±ln 2 marked."
+    fig = None
+    if ax is None: fig = Figure(figsize=(5.2, 3.4)); ax = fig.subplots()
+    for name, r in curves.items():
+        ax.plot(r['freq'], r['log_ratio'], marker='.', label=f"{name} (max |ln ratio| {r['max_abs_log_ratio']:.2f})")
+    ax.axhline(0, color='k', lw=.8)
+    for s in (-1, 1): ax.axhline(s * np.log(2), color='grey', lw=.6, ls=':')
+    ax.set(xlabel='spatial frequency (cycles / pixel)', ylabel=f'ln(P / P_{reference})', title='radially averaged power spectrum')
+    ax.legend(fontsize=7); ax.grid(alpha=.3)
+    if fig is not None: fig.tight_layout()
+    return fig if fig is not None else ax.figure
 
 # %% ../nbs/30_fidelity.ipynb #d70de21b
 def _volumes(V, name:str)->np.ndarray:

@@ -53,7 +53,10 @@ def _verdict(M:dict)->str:
         lines.append(f"<li><b>{sp}</b> attack AUC train vs holdout: {aucs}; DCR share closer to train {_f(d.get('share_closer_to_train'), 2)} "
                      f"(no-leak value {_f(d.get('share_expected'), 2)})</li>")
     if 'exact_copies' in P: lines.insert(0, f"<li><b>exact copies</b> of training samples in the synthetic set: {P['exact_copies']}</li>")
-    for sp, r in Fd.items():
+    sd = Fd.get('spectral')
+    if sd: lines.append(f"<li><b>spectrum</b>: max |ln(P<sub>synthetic</sub> / P<sub>train</sub>)| {_f(sd['max_abs_log_ratio'], 2)} "
+                        + ''.join(f"(real {k} {_f(v['max_abs_log_ratio'], 2)}) " for k, v in sd.get('floor', {}).items()) + "— 0.69 is a factor 2 of power in some band</li>")
+    for sp, r in ((k, v) for k, v in Fd.items() if k != 'spectral'):
         lines.append(f"<li><b>{sp}</b> fidelity: MMD² {_f(r.get('mmd2_rbf'), 4)}, FID {_f(r.get('fid'), 2)}, density {_f(r.get('density'), 2)}, coverage {_f(r.get('coverage'), 2)}, authenticity {_f(r.get('authenticity'), 2)}</li>")
     U = M.get('utility', {})
     if U.get('trtr') and U.get('tstr'):
@@ -67,9 +70,20 @@ _FID_KEYS = ('mmd2_rbf', 'fid', 'kid', 'precision', 'recall', 'density', 'covera
 
 def _fidelity(M:dict, figs:Path)->str:
     Fd = M.get('fidelity', {})
-    rows = [[sp] + [_f(r.get(k), 4 if k.startswith('mmd') or k == 'kid' else 3) for k in _FID_KEYS] for sp, r in Fd.items()]
+    cell = lambda r: [_f(r.get(k), 4 if k.startswith('mmd') or k == 'kid' else 3) for k in _FID_KEYS]
+    rows = []
+    for sp, r in ((k, v) for k, v in Fd.items() if k != 'spectral'):
+        rows.append([f'<b>{html.escape(sp)}</b>: synthetic'] + cell(r))
+        rows += [[f'{html.escape(sp)}: {k} (real {"floor" if k == "holdout" else "shift"})'] + cell(v) for k, v in r.get('floor', {}).items()]
     s = '<p class="muted">Fidelity metrics were not computed.</p>' if not Fd else _table(rows, ['space', *_FID_KEYS])
     if Fd: s += '<p class="muted">Synthetic vs the train set. MMD², FID, KID: 0 for identical distributions. Precision, recall, density, coverage, α-precision, β-recall: near 1 when the synthetic samples are realistic and cover the real ones (density can exceed 1). Authenticity: share of synthetic samples that are not copies of a training sample.</p>'
+    if Fd: s += '<p class="muted">The rows <i>holdout (real floor)</i> give the same metric for real data the generator never saw (what a perfect generator would get); <i>external (real shift)</i> for another scanner. <i>classifier</i> is the penultimate layer of the real-trained region classifier (a domain feature space, no download).</p>'
+    sd = Fd.get('spectral')
+    if sd:
+        s += (f"<p>Power spectrum: max |ln(P<sub>synthetic</sub> / P<sub>train</sub>)| over the rings = <b>{_f(sd['max_abs_log_ratio'], 2)}</b>; "
+              + '; '.join(f"real {k} {_f(v['max_abs_log_ratio'], 2)}" for k, v in sd.get('floor', {}).items())
+              + '. Below 0 at high frequencies: blur; a peak at the top: checkerboard artifacts.</p>')
+        if (figs/'spectrum.png').exists(): s += _img(figs/'spectrum.png', 'radially averaged power spectrum, ln ratio to train')
     if (figs/'real_vs_synthetic.png').exists(): s += _img(figs/'real_vs_synthetic.png', 'real and synthetic volumes')
     elif M.get('provenance', {}).get('share_safe'): s += '<p class="muted">Real images left out (<code>--share-safe</code>).</p>'
     for name, cap in (('synthetic_grid.png', 'Synthetic volumes: the same noise rendered with every class.'),

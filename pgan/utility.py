@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['ARCHS', 'UTILITY_SETS', 'Standardize', 'BasicBlock', 'ResNet18', 'CompactCNN', 'make_classifier', 'Subset', 'Concat',
-           'predict_proba', 'train_classifier', 'classification_report', 'paired_difference',
+           'predict_proba', 'train_classifier', 'classifier_features', 'classification_report', 'paired_difference',
            'inception_score_analogue', 'plot_confusion', 'plot_roc', 'diversity_embedding', 'plot_umap_diversity',
-           'utility_eval', 'utility_figures']
+           'utility_eval', 'classifier_fidelity', 'utility_figures']
 
 # %% ../nbs/31_utility.ipynb #dd85c894
 import contextlib, copy, time
@@ -282,6 +282,25 @@ def _train(train_x, train_y, val_x, val_y, n_classes, class_names, arch, epochs,
     for h in hist: h['selected'] = h['epoch'] == best['epoch']
     model.trained_classes, model.best_epoch = np.flatnonzero(counts > 0).tolist(), best['epoch']
     return model, hist
+
+# %% ../nbs/31_utility.ipynb #6a8dfdc3
+def classifier_features(model:nn.Module,    # a trained classifier whose last layer is a `nn.Linear` (`head` or `fc`)
+                        x,                  # (N, C, H, W) array, H5Volumes, Subset or Concat
+                        batch_size:int=256, # samples per forward pass
+                       )->np.ndarray:       # (N, d) float32 penultimate-layer features
+    "The input of the classifier's final linear layer for every sample, in `eval()` mode."
+    last = getattr(model, 'head', None) or getattr(model, 'fc', None)
+    if not isinstance(last, nn.Linear): raise PganError(f"{type(model).__name__} has no final linear layer ('head' or 'fc') to take features from")
+    x = _data(x); n = _n(x)
+    if n == 0: raise PganError("no samples to embed")
+    dev, was, out = next(model.parameters()).device, model.training, []
+    h = last.register_forward_pre_hook(lambda m, inp: out.append(inp[0].detach().float().cpu().numpy()))
+    model.eval()
+    try:
+        with torch.no_grad():
+            for s in range(0, n, batch_size): model(torch.from_numpy(_take(x, slice(s, s + batch_size))).to(dev))
+    finally: h.remove(); model.train(was)
+    return np.concatenate(out)
 
 # %% ../nbs/31_utility.ipynb #25421bc8
 def _check_proba(y_true, proba, name:str='proba')->tuple:
@@ -559,6 +578,7 @@ def utility_eval(train, holdout, synthetic, external=None, # HDF5 paths or H5Vol
                  max_train:int=None,      # cap on the samples of each training side (None: all)
                  min_per_class:int=10,    # fewest samples of a present class on a training side
                  mixed:bool=False,        # also train on real + synthetic
+                 classifier_space:bool=False, # fidelity metrics in the TRTR classifier's features (synthetic, holdout and external vs train)
                  is_splits:int=10,        # splits of the Inception-Score analogue
                  device='auto',           # torch device
                  threads:int=None,        # torch CPU threads (None: torch's setting; 1 is faster on a busy machine)
@@ -569,7 +589,7 @@ def utility_eval(train, holdout, synthetic, external=None, # HDF5 paths or H5Vol
     with _threads(threads): return _utility(**locals())
 
 def _utility(train, holdout, synthetic, external, arch, val_fraction, seed, epochs, patience, batch_size, lr, n_boot, max_train,
-             min_per_class, mixed, is_splits, device, threads, show_progress, kwargs):
+             min_per_class, mixed, classifier_space, is_splits, device, threads, show_progress, kwargs):
     t0 = time.time()
     if not 0 < val_fraction < 1: raise PganError(f"val_fraction must be in (0, 1), got {val_fraction}")
     sets = {k: _open(v, k) for k, v in zip(UTILITY_SETS, (train, holdout, synthetic, external)) if v is not None}
@@ -604,7 +624,24 @@ def _utility(train, holdout, synthetic, external, arch, val_fraction, seed, epoc
     isa = inception_score_analogue(predict_proba(models['trtr'], sets['synthetic']), is_splits, seed)
     out['inception_score_analogue'] = dict(isa, holdout={k: v for k, v in inception_score_analogue(probas['trtr']['holdout'], is_splits, seed).items() if k in ('mean', 'std')})
     out['ratio_tstr_trtr'] = out['tstr']['balanced_accuracy'] / out['trtr']['balanced_accuracy'] if out['trtr']['balanced_accuracy'] else None
+    if classifier_space: out['classifier_space'] = classifier_fidelity(models['trtr'], sets, seed=seed)
     out.update(warnings=warn, seconds=round(time.time() - t0, 1))
+    return out
+
+# %% ../nbs/31_utility.ipynb #41e7c03f
+def classifier_fidelity(model:nn.Module,  # the TRTR classifier (trained on real data)
+                        sets:dict,        # 'train', 'synthetic' and optionally 'holdout', 'external': H5Volumes
+                        max_n:int=5000,   # samples per set at most (seeded subsample)
+                        seed:int=0,       # seed of the subsamples and of the metrics
+                       )->dict:           # FIDELITY_KEYS, per_class, floor: {holdout, external} -> FIDELITY_KEYS
+    "Every fidelity metric in the classifier's penultimate features, synthetic vs train, with the real floor beside it."
+    from pgan.fidelity import fidelity_metrics
+    rng = np.random.default_rng(seed)
+    pick = {k: np.sort(rng.choice(v.n, min(v.n, max_n), replace=False)) for k, v in sets.items()}
+    F = {k: classifier_features(model, Subset(v, pick[k])) for k, v in sets.items()}
+    names = list(sets['train'].class_names)
+    out = fidelity_metrics(F['train'], F['synthetic'], sets['train'].regions[pick['train']], sets['synthetic'].regions[pick['synthetic']], names, seed=seed)
+    out['floor'] = {k: fidelity_metrics(F['train'], F[k], seed=seed) for k in ('holdout', 'external') if k in F}
     return out
 
 # %% ../nbs/31_utility.ipynb #7316ed1b
