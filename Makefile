@@ -10,7 +10,7 @@ PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
 FLAGS  ?=
 
-.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale realism clean
+.PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale realism quality clean
 help:
 	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
 	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
@@ -21,6 +21,7 @@ help:
 	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
+	@echo "make quality     generator recipes side by side on the demo phantom (acgan, latent; 3 seeds each; about 40 min), then nbs/98_release_quality.ipynb"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
 
 $(STAMP): settings.ini setup.py
@@ -48,6 +49,7 @@ test-slow:
 
 demo: install
 	$(BIN)/pgan run --profile demo --out $(DEMO) --seed 0
+	$(BIN)/python tools/headline.py $(DEMO)
 	@echo "demo: open $(DEMO)/eval/report.html (verdict, fidelity, diversity/utility, privacy); data in $(DEMO)/data (preview.png),"
 	@echo "      the GAN run in $(DEMO)/train (samples/, metrics.jsonl, checkpoint.pt), the release in $(DEMO)/synthetic/synthetic.h5."
 	@echo "      Rerunning make demo skips what is done; rm -rf $(DEMO) to start over."
@@ -65,13 +67,18 @@ paper: demo
 	$(BIN)/nbdev_clean
 
 tradeoff: install
-	$(BIN)/pgan run --profile demo --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
+	$(BIN)/pgan run --profile demo --arch acgan --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
 	for e in 10 3 1; do $(BIN)/pgan run --profile demo --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
 	$(BIN)/python tools/exec_nbs.py nbs/94_paper_tradeoff.ipynb --flags paper
 	$(BIN)/nbdev_clean
 
 bench: install
 	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags slow
+	$(BIN)/nbdev_clean
+
+quality: install
+	$(BIN)/python tools/quality.py --recipes $(or $(RECIPES),acgan,latent) --seeds $(or $(SEEDS),0,1,2) --out runs/quality
+	$(BIN)/python tools/exec_nbs.py nbs/98_release_quality.ipynb
 	$(BIN)/nbdev_clean
 
 scale: install

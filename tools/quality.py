@@ -1,0 +1,80 @@
+"""`make quality`: competing generator recipes side by side on the demo phantom, several seeds each.
+
+Each (recipe, seed) is one `pgan run --profile demo` (its own phantom draw, training, 2,400 synthetic volumes,
+evaluation in pixel space with the region classifiers) into runs/quality/<recipe>_s<seed>. Runs that are done
+are skipped (pgan run's stage keys). The table is printed and written to runs/quality/quality.json, which
+nbs/98_release_quality.ipynb shows. Recipes are compared at about equal training time: see the `train s` column.
+
+    python tools/quality.py [--recipes acgan,latent] [--seeds 0,1,2] [--out runs/quality]
+"""
+import argparse, json, subprocess, sys
+from pathlib import Path
+import numpy as np
+
+RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
+    'acgan': ['--arch', 'acgan'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs)
+    'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space
+}
+
+DEFAULT = 'acgan'     # the recipe of `--profile demo` without --arch (pgan.train.DEFAULT_ARCH)
+
+def run_one(recipe, seed, out):
+    cmd = [str(Path(sys.executable).parent/'pgan'), 'run', '--profile', 'demo', '--seed', str(seed), '--spaces', 'pixel',
+           '--out', str(out), *RECIPES[recipe]]
+    print('$', ' '.join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+def summarise(folder):
+    M = json.loads((folder/'eval'/'metrics.json').read_text())
+    hist = [json.loads(l) for l in (folder/'train'/'metrics.jsonl').read_text().splitlines() if l.strip()]
+    U, Fd, P = M['utility'], M['fidelity'], M['privacy']['pixel']
+    ext = lambda p: U[p].get('external', U[p])
+    return dict(ratio_external=ext('tstr')['balanced_accuracy'] / ext('trtr')['balanced_accuracy'],
+                ratio_holdout=U['tstr']['balanced_accuracy'] / U['trtr']['balanced_accuracy'],
+                tstr_external=ext('tstr')['balanced_accuracy'], trtr_external=ext('trtr')['balanced_accuracy'],
+                recall_external=ext('tstr')['per_class_recall'],
+                classifier_fid=Fd['classifier']['fid'], classifier_fid_floor=Fd['classifier']['floor']['holdout']['fid'],
+                classifier_recall=Fd['classifier']['recall'], classifier_precision=Fd['classifier']['precision'],
+                spectral=Fd['spectral']['max_abs_log_ratio'], spectral_floor=Fd['spectral']['floor']['holdout']['max_abs_log_ratio'],
+                spectral_external=Fd['spectral']['floor'].get('external', {}).get('max_abs_log_ratio'),
+                attacks={a: dict(auc=r['auc'], ci=r['auc_ci']) for a, r in P.items() if a != 'dcr'},
+                exact_copies=M['privacy']['exact_copies'], train_seconds=sum(h['seconds'] for h in hist), epochs=len(hist))
+
+def table(rows:dict)->str:
+    "One line per recipe: mean ± sd (min) over seeds."
+    ms = lambda v: f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}"
+    lines = ['| recipe | seeds | TSTR/TRTR external: mean ± sd (worst) | holdout | TSTR recall per class (external, mean) | classifier FID (holdout floor) | spectral max abs ln ratio (floor; external) | pixel attacks whose AUC CI lies above 0.5 (seeds) | exact copies | train s |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for r, S in rows.items():
+        g = lambda k: [s[k] for s in S]
+        rec = {c: np.mean([s['recall_external'][c] for s in S]) for c in S[0]['recall_external']}
+        above = {a: sum(s['attacks'][a]['ci'][0] > 0.5 for s in S) for a in S[0]['attacks']}
+        leaks = ', '.join(f'{a} {n}/{len(S)}' for a, n in above.items() if n) or 'none'
+        lines.append(f"| {r} | {len(S)} | {ms(g('ratio_external'))} ({min(g('ratio_external')):.3f}) | {ms(g('ratio_holdout'))} | "
+                     + ', '.join(f'{c} {v:.2f}' for c, v in rec.items())
+                     + f" | {ms(g('classifier_fid'))} ({np.mean(g('classifier_fid_floor')):.2f}) | {ms(g('spectral'))} ({np.mean(g('spectral_floor')):.2f}; {np.mean(g('spectral_external')):.2f})"
+                     + f" | {leaks} | {sum(g('exact_copies'))} | {np.mean(g('train_seconds')):.0f} |")
+    return '\n'.join(lines)
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--recipes', default=','.join(RECIPES)); ap.add_argument('--seeds', default='0,1,2')
+    ap.add_argument('--out', default='runs/quality', type=Path)
+    a = ap.parse_args()
+    rec, seeds = a.recipes.split(','), [int(s) for s in a.seeds.split(',')]
+    for r in rec:
+        if r not in RECIPES: sys.exit(f"unknown recipe {r!r}: use any of {', '.join(RECIPES)}")
+    rows = {}
+    for r in rec:
+        for s in seeds:
+            f = a.out/f'{r}_s{s}'
+            run_one(r, s, f)
+            rows.setdefault(r, []).append(dict(seed=s, **summarise(f)))
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out/'quality.json').write_text(json.dumps(dict(seeds=seeds, recipes=rows), indent=1))
+    if DEFAULT in rows and len(rows[DEFAULT]) > 1:       # the numbers `make demo` prints its headline beside (tools/headline.py)
+        S = rows[DEFAULT]
+        doc = {k: dict(mean=float(np.mean([s[k] for s in S])), sd=float(np.std([s[k] for s in S], ddof=1)),
+                       min=float(min(s[k] for s in S)), max=float(max(s[k] for s in S))) for k in ('ratio_external', 'ratio_holdout', 'classifier_fid', 'spectral')}
+        (Path(__file__).parent/'documented_demo.json').write_text(json.dumps(dict(recipe=DEFAULT, seeds=[s['seed'] for s in S], metrics=doc), indent=1) + '\n')
+    print(table(rows))
