@@ -14,7 +14,10 @@ KEYS = [('ratio_external', 'TSTR/TRTR external'), ('ratio_holdout', 'TSTR/TRTR h
         ('spectral', 'spectral max |ln ratio|')]
 
 def main(run):
-    s = summarise(Path(run))
+    try: s = summarise(Path(run))
+    except (KeyError, OSError) as e:
+        print(f"headline: {run} has no complete evaluation with the current metrics ({type(e).__name__}: {e}); "
+              f"an evaluation by an older pgan is rerun after rm -rf {run}/eval"); return
     doc_path = Path(__file__).parent/'documented_demo.json'
     doc = json.loads(doc_path.read_text()) if doc_path.exists() else {}
     print(f"headline of {run} (recipe {doc.get('recipe', '?')} documented over seeds {doc.get('seeds', '?')}, make quality):")
