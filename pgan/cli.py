@@ -99,10 +99,11 @@ def _add_train(sub):
     p.add_argument('--holdout', type=Path, help='held-out HDF5 file: logs D\'s class accuracy on unseen data')
     p.add_argument('--out', required=True, type=Path, help='run folder (must be new or empty unless --resume)')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo)')
-    p.add_argument('--arch', choices=['acgan', 'latent'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space (default: the profile's)")
+    p.add_argument('--arch', choices=['acgan', 'latent'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space (default: the profile's: acgan)")
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
+    p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
     p.add_argument('--resume', type=Path, metavar='CHECKPOINT', help='continue the run of this checkpoint')
@@ -132,8 +133,8 @@ def _train_config(args):
     from pgan.train import make_config, load_checkpoint, TrainConfig
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
-    if args.arch is not None: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch")
+        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+    if args.arch is not None or args.texture: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch and --texture")
     if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
@@ -253,7 +254,8 @@ def _add_run(sub):
     p.add_argument('--out', required=True, type=Path, help='run folder')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
-    p.add_argument('--arch', choices=['acgan', 'latent'], help="generator: acgan (the paper's) or latent (autoencoder + class Gaussians); default: the profile's")
+    p.add_argument('--arch', choices=['acgan', 'latent'], help="generator: acgan (the paper's) or latent (autoencoder + class Gaussians); default: the profile's (acgan)")
+    p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
@@ -269,7 +271,8 @@ def cmd_run(args)->int:
     "Run `pgan run`; exit 3 when the gate fails."
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
-                     args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch)
+                     args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
+                     texture=args.texture or None)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

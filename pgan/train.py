@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights
-from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians
+from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, ResidualSpectrum
 
 # %% ../nbs/11_train.ipynb #861f3857
 LOSSES = ('acgan', 'wgan-gp', 'wgan-clip', 'dcgan')
@@ -42,6 +42,7 @@ class TrainConfig:
     width:int = 64                # net size of G and D
     z_dim:int = 100               # noise dimension (latent arch: PCA components of the latent space)
     latent_channels:int = 16      # latent arch: channels of the autoencoder's latent map
+    texture:bool = False          # latent arch: sample the noise model too: isotropic latent noise (probabilistic PCA) + each class's residual texture; off: it buries the anatomy in noise (`98_release_quality`)
     norm_g:str = None             # None or 'batch'
     norm_d:str = None             # None, 'batch', 'group' or 'layer'
     alpha_region:float = 1.0      # weight of the class loss
@@ -89,7 +90,7 @@ LATENT_PROFILES = {   # arch 'latent': Adam at 1e-3 on an L1 reconstruction loss
     'demo':  dict(arch='latent', width=32, latent_channels=16, z_dim=64, epochs=15, lr=1e-3, beta1=0.9, checkpoint_every=5),
     'paper': dict(arch='latent', width=32, latent_channels=16, z_dim=64, epochs=15, lr=1e-3, beta1=0.9, checkpoint_every=5),
 }
-DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'acgan', 'paper': 'acgan'}   # the latent arch is not the default yet: it leaks a little and blurs (98_release_quality)
+DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'acgan', 'paper': 'acgan'}   # the latent arch is not the default yet: it blurs and leaks a little, and its texture option fools the metrics (`98_release_quality`)
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
 DP_DEFAULTS = dict(label_priors='uniform', class_weighted=False)   # nothing derived from the private class counts (`12_dp`)
 
@@ -311,13 +312,20 @@ def ae_step(self:GANTrainer, x)->dict:
 
 @patch
 @torch.no_grad()
-def fit_latent(self:GANTrainer, batch_size:int=256):
-    "Encode the training set (eval mode) and refit the generator's PCA space and class Gaussians."
+def fit_latent(self:GANTrainer, batch_size:int=256, texture:bool=None):   # texture: refit the residual spectra (default `cfg.texture`)
+    "Encode the training set (eval mode), refit the generator's PCA space and class Gaussians and, with `cfg.texture`, its noise model: latent SDs and residual spectra (a decoder pass: about half an epoch's time)."
     was = self.D.training; self.D.eval()
-    zs, ys = [], []
-    for x, y in DataLoader(self.train_ds, batch_size=batch_size): zs.append(self.D(x.to(self.device)).cpu()); ys.append(y)
+    zs, ys, G = [], [], self.G
+    texture = self.cfg.texture if texture is None else texture and self.cfg.texture
+    res = ResidualSpectrum(G.n_classes, (G.n_channels, *G.size)) if texture else None
+    for x, y in DataLoader(self.train_ds, batch_size=batch_size):
+        z = self.D(x.to(self.device)); zs.append(z.cpu()); ys.append(y)
+        if res is not None: res.add(x - G.decoder(z).cpu(), y)
     self.D.train(was)
-    fit_latent_gaussians(self.G, torch.cat(zs), torch.cat(ys).numpy())
+    fit_latent_gaussians(G, torch.cat(zs), torch.cat(ys).numpy())
+    if not self.cfg.texture: G.latent_sd.zero_()     # decoded means only
+    if res is not None: G.resid_amp.copy_(res.amplitude())
+    elif not self.cfg.texture: G.resid_amp.zero_()
 
 # %% ../nbs/11_train.ipynb #e260008b
 def balanced_accuracy(y_true, y_pred, n_classes:int)->float:
@@ -346,7 +354,8 @@ def _run_epoch(self:GANTrainer):
             else: acc.setdefault(k, []).append(v)
         if 'pred_real' in out: preds['y_real'].append(y.cpu())
         self.batch_out = out; self._cb('after_batch')
-    if c.arch == 'latent': self.fit_latent()
+    if c.arch == 'latent':   # the texture only where a numbered checkpoint is written, and at the end (`Checkpointer`)
+        self.fit_latent(texture=(self.epoch + 1) % c.checkpoint_every == 0 or self.epoch + 1 == c.epochs)
     m = {k: float(np.mean(v)) for k, v in acc.items()}
     if preds['y_real']:
         cat = {k: torch.cat(v).numpy() for k, v in preds.items()}

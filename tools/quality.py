@@ -13,7 +13,8 @@ import numpy as np
 
 RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan': ['--arch', 'acgan'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs)
-    'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space
+    'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space (decoded means)
+    'latent_texture': ['--arch', 'latent', '--texture'],   # the same + its noise model: latent residual noise (probabilistic PCA) + residual texture
 }
 
 DEFAULT = 'acgan'     # the recipe of `--profile demo` without --arch (pgan.train.DEFAULT_ARCH)
