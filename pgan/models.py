@@ -159,7 +159,7 @@ def code_noise(code:torch.Tensor, # (N, ...) generator inputs
 
 # %% ../nbs/10_models.ipynb #9f4f8eb5
 class LatentGenerator(nn.Module):
-    "One-hot class ‖ noise → a class-conditional probabilistic-PCA sample of autoencoder latents → decoded (C, H, W) image + residual texture."
+    "One-hot class ‖ noise → a class-conditional Gaussian sample in a PCA space of autoencoder latents → decoded (C, H, W) image (+ the optional noise model: `latent_sd`, `resid_amp`)."
     def __init__(self,
                  decoder:nn.Module,    # the autoencoder's decoder: latent map → image
                  n_classes:int,        # K
