@@ -93,17 +93,16 @@ def fit_lgan(P, y, K, H=256, B=128):
     return sample
 
 def generate(G, E, X, Y, n, rng):
+    "n volumes with the training priors; with --texture, G's own residual texture (`LatentGenerator.residual`) from the class or pooled spectrum."
     K = G.n_classes; yy = rng.choice(K, n, p=np.bincount(Y, minlength=K) / len(Y))
-    with torch.no_grad():
-        xs = torch.cat([G(G.make_z(torch.tensor(yy[i:i+256]), torch.tensor(rng.standard_normal((len(yy[i:i+256]), G.z_dim)), dtype=torch.float32)))
-                        for i in range(0, n, 256)]).numpy()
-    if a.texture != 'none':      # the same texture pgan's generator adds (`ResidualSpectrum`), drawn here from `rng`
+    if a.texture != 'none':
         acc = ResidualSpectrum(K, X.shape[1:])
         with torch.no_grad():
             for i in range(0, len(X), 256): acc.add(X[i:i+256] - G.decoder(E(X[i:i+256])), Y[i:i+256] if a.texture == 'class' else np.zeros(len(X[i:i+256]), int))
-        amp = acc.amplitude().numpy(); H, W = X.shape[-2:]
-        wn = np.fft.fft2(rng.standard_normal(xs.shape))
-        xs = np.clip(xs + np.real(np.fft.ifft2(wn * amp[yy if a.texture == 'class' else np.zeros(n, int)] / np.sqrt(H * W))).astype(np.float32), -1, 1)
+        G.resid_amp.copy_(acc.amplitude())      # pooled: every sample counted as class 0, the empty classes get the pooled spectrum
+    with torch.no_grad():
+        xs = torch.cat([G(G.make_z(torch.tensor(yy[i:i+256]), torch.tensor(rng.standard_normal((len(yy[i:i+256]), G.z_dim)), dtype=torch.float32)))
+                        for i in range(0, n, 256)]).numpy()
     return xs, yy
 
 res = []
