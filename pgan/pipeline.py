@@ -30,9 +30,9 @@ def mark_stage(folder, key:str, status:str, **info):
 
 # %% ../nbs/55_pipeline.ipynb #ee348dde
 RUN_PROFILES = {
-    'quick': dict(n_synthetic=300, spaces=['pixel'], max_candidates=100, n_boot=200, size=(32, 32), utility=dict(epochs=5)),
-    'demo':  dict(n_synthetic=2400, spaces=['pixel', 'umap'], max_candidates=800, n_boot=1000, size=(64, 64), utility=dict(epochs=10)),
-    'paper': dict(n_synthetic=10000, spaces=['pixel', 'umap'], max_candidates=1000, n_boot=1000, size=(64, 64), utility=dict(arch='resnet18')),
+    'quick': dict(n_synthetic=300, spaces=['pixel'], max_candidates=100, n_boot=200, size=(32, 32), utility=dict(epochs=5, n_models=1)),   # one classifier per protocol: a smoke test
+    'demo':  dict(n_synthetic=2400, spaces=['pixel', 'umap'], max_candidates=800, n_boot=1000, size=(64, 64), utility=dict(epochs=10, n_models=3)),   # three classifiers per protocol (`31_utility`)
+    'paper': dict(n_synthetic=10000, spaces=['pixel', 'umap'], max_candidates=1000, n_boot=1000, size=(64, 64), utility=dict(arch='resnet18', n_models=3)),
 }
 
 # %% ../nbs/55_pipeline.ipynb #b54e510a

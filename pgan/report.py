@@ -102,14 +102,19 @@ def _privacy(M:dict, figs:Path)->str:
         if (figs/f'privacy_{sp}.png').exists(): s += _img(figs/f'privacy_{sp}.png', f'privacy figures, {sp} space')
     return s or '<p class="muted">No privacy metrics.</p>'
 
+def _members(r:dict, test:str)->str:
+    "The balanced accuracies of an ensemble's classifiers on a test set, e.g. '0.61–0.78 (3)'."
+    v = [m[f'balanced_accuracy_{test}'] for m in r.get('training', {}).get('members', []) if f'balanced_accuracy_{test}' in m]
+    return f"{min(v):.3f}–{max(v):.3f} ({len(v)})" if len(v) > 1 else '—'
+
 def _utility(M:dict, figs:Path)->str:
     U = M.get('utility') or {}
     if not U.get('trtr'): return '<p class="muted">The utility classifiers were not trained (<code>--no-utility</code>).</p>'
     rows = []
     for p, name in (('trtr', 'trained on real (TRTR)'), ('tstr', 'trained on synthetic (TSTR)'), ('mixed', 'real + synthetic')):
         for t, r in (('holdout', U.get(p)), ('external', (U.get(p) or {}).get('external'))):
-            if r: rows.append([name, t, f"{_f(r.get('balanced_accuracy'))} {_f(r.get('balanced_accuracy_ci'))}", f"{_f(r.get('auc_macro'))} {_f(r.get('auc_macro_ci'))}"])
-    s = _table(rows, ['region classifier', 'test set', 'balanced accuracy [95 % CI]', 'macro AUC [95 % CI]'])
+            if r: rows.append([name, t, f"{_f(r.get('balanced_accuracy'))} {_f(r.get('balanced_accuracy_ci'))}", f"{_f(r.get('auc_macro'))} {_f(r.get('auc_macro_ci'))}", _members(U[p], t)])
+    s = _table(rows, ['region classifier', 'test set', 'balanced accuracy [95 % CI]', 'macro AUC [95 % CI]', 'each classifier of the ensemble'])
     diffs = [(t, d) for t, d in (('holdout', U.get('difference')), ('external', (U.get('difference') or {}).get('external'))) if d]
     if diffs:
         s += '<p>TSTR − TRTR balanced accuracy (paired bootstrap on the same test volumes): ' + '; '.join(

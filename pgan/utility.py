@@ -575,6 +575,7 @@ def utility_eval(train, holdout, synthetic, external=None, # HDF5 paths or H5Vol
                  batch_size:int=64,       # mini-batch size
                  lr:float=1e-3,           # AdamW learning rate
                  n_boot:int=1000,         # bootstrap resamples for CIs and the paired test
+                 n_models:int=3,          # classifiers per protocol (seeds seed, seed + 1, …), predicting by their mean probability
                  max_train:int=None,      # cap on the samples of each training side (None: all)
                  min_per_class:int=10,    # fewest samples of a present class on a training side
                  mixed:bool=False,        # also train on real + synthetic
@@ -588,10 +589,17 @@ def utility_eval(train, holdout, synthetic, external=None, # HDF5 paths or H5Vol
     "Train region classifiers on real (TRTR) and on synthetic (TSTR) data, test both on the same real sets, compare them."
     with _threads(threads): return _utility(**locals())
 
-def _utility(train, holdout, synthetic, external, arch, val_fraction, seed, epochs, patience, batch_size, lr, n_boot, max_train,
+def _member_rows(members, each:dict, tests:dict, K:int, seed:int)->list:
+    "Seed, selected epoch and balanced accuracy on each test set of every classifier of an ensemble."
+    return [dict(seed=seed + j, best_epoch=m.best_epoch, epochs_run=len(h),
+                 **{f'balanced_accuracy_{k}': balanced_accuracy(v.regions, each[k][j].argmax(1), K) for k, v in tests.items()})
+            for j, (m, h) in enumerate(members)]
+
+def _utility(train, holdout, synthetic, external, arch, val_fraction, seed, epochs, patience, batch_size, lr, n_boot, n_models, max_train,
              min_per_class, mixed, classifier_space, is_splits, device, threads, show_progress, kwargs):
     t0 = time.time()
     if not 0 < val_fraction < 1: raise PganError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if not (isinstance(n_models, (int, np.integer)) and n_models >= 1): raise PganError(f"n_models must be an integer ≥ 1, got {n_models!r}")
     sets = {k: _open(v, k) for k, v in zip(UTILITY_SETS, (train, holdout, synthetic, external)) if v is not None}
     _check_sets(sets)
     names, K, warn = list(sets['train'].class_names), len(sets['train'].class_names), []
@@ -609,15 +617,18 @@ def _utility(train, holdout, synthetic, external, arch, val_fraction, seed, epoc
     out, probas, models = dict(class_names=names), {}, {}
     for p, (xt, yt, xv, yv) in runs.items():
         t1 = time.time()
-        m, hist = train_classifier(xt, yt, xv, yv, n_classes=K, class_names=names, arch=arch, epochs=epochs, patience=patience,
-                                   batch_size=batch_size, lr=lr, min_per_class=1, seed=seed, device=device,
-                                   desc=f'{p.upper()} classifier', show_progress=show_progress, **kwargs)
-        models[p], probas[p] = m, {k: predict_proba(m, v) for k, v in tests.items()}
+        members = [train_classifier(xt, yt, xv, yv, n_classes=K, class_names=names, arch=arch, epochs=epochs, patience=patience,
+                                    batch_size=batch_size, lr=lr, min_per_class=1, seed=seed + j, device=device,
+                                    desc=f'{p.upper()} classifier' + (f' {j + 1}/{n_models}' if n_models > 1 else ''),
+                                    show_progress=show_progress, **kwargs) for j in range(n_models)]
+        (m, hist), each = members[0], {k: [predict_proba(mj, v) for mj, _ in members] for k, v in tests.items()}
+        models[p], probas[p] = m, {k: np.mean(P, 0) for k, P in each.items()}
         reps = {k: classification_report(v.regions, probas[p][k], names, n_boot, seed, classes=m.trained_classes) for k, v in tests.items()}
         out[p] = dict(reps['holdout'], **({'external': reps['external']} if 'external' in reps else {}),
                       training=dict(arch=arch, n_train=len(yt), n_val=len(yv), epochs_run=len(hist), best_epoch=m.best_epoch,
                                     val_balanced_accuracy=max(h['val_balanced_accuracy'] for h in hist), trained_classes=[names[k] for k in m.trained_classes],
-                                    seconds=round(time.time() - t1, 1), history=hist))
+                                    seconds=round(time.time() - t1, 1), history=hist, n_models=n_models,
+                                    members=_member_rows(members, each, tests, K, seed)))
     common = sorted(set(models['trtr'].trained_classes) & set(models['tstr'].trained_classes))
     diff = {k: paired_difference(v.regions, probas['tstr'][k], probas['trtr'][k], n_boot, seed, classes=common) for k, v in tests.items()}
     out['difference'] = dict(diff['holdout'], **({'external': diff['external']} if 'external' in diff else {}), direction='TSTR − TRTR')

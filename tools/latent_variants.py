@@ -10,6 +10,8 @@ on the training latents; 2,400 volumes are generated and evaluated in pixel spac
               gmm     ppca space, a Gaussian mixture of --components per class instead of one Gaussian
               lgan    ppca space, a conditional WGAN-GP (two MLPs) on the standardised PCA coordinates, --gan-seconds of training
     --texture none | class | pooled   Gaussian texture with each class's (or the pooled) residual power spectrum
+              patient gauss with each class covariance = Ledoit-Wolf of the patients' means (shrunk as --between says)
+                      + Ledoit-Wolf of the volumes around their patient's mean: the shrinkage sees 120 patients, not 2,400 volumes
     --leak-split      instead: fit the second stage on half of the training *patients* (A) and report DOMIAS and
                       pairwise AUCs of A and of the other half (B, seen by the autoencoder only) against the holdout
 
@@ -35,16 +37,26 @@ from pgan.privacy import score_candidates, attack_auc
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seeds', default='0,1,2'); ap.add_argument('--zdim', type=int, default=0); ap.add_argument('--tag', required=True)
-ap.add_argument('--variant', default='ppca', choices=['gauss', 'ppca', 'shrink', 'gmm', 'lgan'])
+ap.add_argument('--variant', default='ppca', choices=['gauss', 'ppca', 'shrink', 'gmm', 'lgan', 'patient'])
 ap.add_argument('--texture', default='class', choices=['none', 'class', 'pooled']); ap.add_argument('--shrink', type=float, default=0.5)
 ap.add_argument('--components', type=int, default=3); ap.add_argument('--gan-seconds', type=float, default=60)
+ap.add_argument('--between', type=float, default=1.0, help='patient: scale of the between-patient covariance')
 ap.add_argument('--leak-split', action='store_true'); ap.add_argument('--threads', type=int, default=2)
 a = ap.parse_args(); torch.set_num_threads(a.threads)
 
-def second_stage(G, Z, Y):
-    "Refit G's second stage on latents Z with labels Y as `--variant` says (G's buffers; gmm and lgan replace `G.latents`)."
+def second_stage(G, Z, Y, pat=None):
+    "Refit G's second stage on latents Z with labels Y (patients `pat`) as `--variant` says (G's buffers; gmm and lgan replace `G.latents`)."
     fit_latent_gaussians(G, Z, Y)
-    if a.variant == 'gauss': G.latent_sd.zero_()
+    if a.variant in ('gauss', 'patient'): G.latent_sd.zero_()
+    if a.variant == 'patient':    # class covariance = Ledoit-Wolf of the patient means (n = patients) + Ledoit-Wolf within patients
+        from sklearn.covariance import ledoit_wolf
+        P = ((Z.flatten(1).float() - G.latent_mean) @ G.basis.T).double().numpy(); y = np.asarray(Y); pat = np.asarray(pat)
+        for k in range(G.n_classes):
+            Pk, pk = P[y == k], pat[y == k]; ids = np.unique(pk)
+            M = np.stack([Pk[pk == i].mean(0) for i in ids]); W = Pk - M[np.searchsorted(ids, pk)]
+            S = ledoit_wolf(M)[0] * a.between + ledoit_wolf(W)[0]
+            G.class_mean[k] = torch.as_tensor(M.mean(0), dtype=torch.float32)
+            G.class_chol[k] = torch.as_tensor(np.linalg.cholesky(S + 1e-6 * np.trace(S) / len(S) * np.eye(len(S))), dtype=torch.float32)
     if a.variant == 'shrink':
         for k in range(G.n_classes):
             S = G.class_chol[k] @ G.class_chol[k].T
@@ -119,7 +131,7 @@ for seed in map(int, a.seeds.split(',')):
     r = dict(tag=a.tag, seed=seed, variant=a.variant, texture=a.texture, z_dim=G.z_dim)
     if a.leak_split:     # second stage on half the training patients (A); B was seen by the autoencoder only
         up = rng.permutation(np.unique(tr.patients)); inA = np.isin(tr.patients, up[:len(up) // 2])
-        second_stage(G, Z[inA], Y[inA]); xs, _ = generate(G, E, X[inA], Y[inA], 2400, rng)
+        second_stage(G, Z[inA], Y[inA], tr.patients[inA]); xs, _ = generate(G, E, X[inA], Y[inA], 2400, rng)
         ho = H5Volumes(D/'holdout.h5'); pick = lambda M, m=600: M[np.sort(rng.choice(len(M), m, replace=False))]
         groups = {'A': pick(X[inA].numpy()), 'B': pick(X[~inA].numpy()), 'holdout': pick(ho[np.arange(ho.n)])}
         for att in ('domias', 'pairwise'):
@@ -127,7 +139,7 @@ for seed in map(int, a.seeds.split(',')):
             for g in 'AB':
                 u = attack_auc(s[g], s['holdout'], n_boot=200); r[f'{att}_{g}'] = [round(u['auc'], 3), [round(c, 3) for c in u['auc_ci']]]
     else:
-        second_stage(G, Z, Y); xs, yy = generate(G, E, X, Y, 2400, rng)
+        second_stage(G, Z, Y, tr.patients); xs, yy = generate(G, E, X, Y, 2400, rng)
         out = Path(f'runs/quality/variants/{a.tag}_s{seed}'); out.mkdir(parents=True, exist_ok=True)
         write_h5(out/'syn.h5', xs, yy, class_names=tr.class_names)
         M = evaluate(D/'train.h5', D/'holdout.h5', out/'syn.h5', D/'external.h5', out=out/'ev', spaces=['pixel'], n_boot=300, max_candidates=800,
