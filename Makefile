@@ -8,6 +8,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.pgan-installed
 PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
+RECIPES ?= acgan,latent,latent_texture
+SEEDS  ?= 0,1,2
 FLAGS  ?=
 
 .PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale realism quality clean
@@ -21,7 +23,7 @@ help:
 	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
-	@echo "make quality     generator recipes side by side on the demo phantom (acgan, latent; 3 seeds each; about 40 min), then nbs/98_release_quality.ipynb"
+	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,latent,latent_texture SEEDS=0,1,2 by default; about 60 min from scratch), then nbs/98_release_quality.ipynb"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
 
 $(STAMP): settings.ini setup.py
@@ -77,7 +79,7 @@ bench: install
 	$(BIN)/nbdev_clean
 
 quality: install
-	$(BIN)/python tools/quality.py --recipes $(or $(RECIPES),acgan,latent) --seeds $(or $(SEEDS),0,1,2) --out runs/quality
+	$(BIN)/python tools/quality.py --recipes $(RECIPES) --seeds $(SEEDS) --out runs/quality
 	$(BIN)/python tools/exec_nbs.py nbs/98_release_quality.ipynb
 	$(BIN)/nbdev_clean
 

@@ -90,6 +90,7 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--alpha-region', 'alpha_region', float, 'weight of the class loss (default 1)'),
     ('--checkpoint-every', 'checkpoint_every', _pos_int, 'epochs between numbered checkpoints'),
     ('--num-workers', 'num_workers', _nonneg_int, 'DataLoader worker processes (default 0)'),
+    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, e.g. 0.999 (default off)"),
 ]
 
 def _add_train(sub):
@@ -257,6 +258,7 @@ def _add_run(sub):
     p.add_argument('--arch', choices=['acgan', 'latent'], help="generator: acgan (the paper's) or latent (autoencoder + class Gaussians); default: the profile's (acgan)")
     p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
+    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, e.g. 0.999 (default off)")
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
     p.add_argument('--gate', help='release-gate rules (exit 3 when one fails), e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0"')
@@ -272,7 +274,7 @@ def cmd_run(args)->int:
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture or None)
+                     texture=args.texture or None, ema=args.ema)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

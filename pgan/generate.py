@@ -23,7 +23,8 @@ class LoadedGenerator:
                  device='auto'):         # 'auto', 'cpu', 'cuda', ...
         ck = load_checkpoint(checkpoint)
         self.path, self.device = Path(checkpoint), get_device(device)
-        try: self.G = build_models(ck['model'])[0]; self.G.load_state_dict(ck['G'])
+        self.ema = 'G_ema' in ck                  # trained with cfg.ema: sample from the average of G's weights
+        try: self.G = build_models(ck['model'])[0]; self.G.load_state_dict(ck['G_ema'] if self.ema else ck['G'])
         except (KeyError, TypeError, RuntimeError) as e:
             raise PganError(f"{checkpoint}: its generator weights do not match its model description ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
         self.G.to(self.device).eval()

@@ -72,8 +72,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant'}
 
 def train_stage_key(cfg, data_key:str)->str:
-    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set())
+    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema only when on, so older keys stay valid)."
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
@@ -141,6 +141,7 @@ def run_pipeline(out,                        # the run folder
                  dp:dict=None,               # DP-SGD settings for training, e.g. dict(dp=True, target_epsilon=8.) (see `12_dp`)
                  arch:str=None,              # generator architecture: 'acgan' or 'latent' (default: the profile's)
                  texture:bool=None,          # latent arch: also sample its noise model (`TrainConfig.texture`)
+                 ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default off)
                  log=None,                   # callable(str) for stage messages (default: stderr)
                 )->dict:                     # {'metrics', 'report', 'checkpoint', 'synthetic', 'data'}
     "The main job: data → train → generate → evaluate → report, skipping stages that are already done."
@@ -150,7 +151,7 @@ def run_pipeline(out,                        # the run folder
     say = log or (lambda s: print(s, file=sys.stderr))
     P = dict(RUN_PROFILES[profile]); n = n_synthetic or P['n_synthetic']; sp = list(spaces or P['spaces'])
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
-    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, **(dp or {}))
+    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, ema=ema, **(dp or {}))
     out = Path(out); t0 = time.time()
     for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
         if p.exists() and not p.is_dir(): raise PganError(f"--out {out}: {p} is a file, not a folder")

@@ -4,14 +4,14 @@
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'CKPT_FORMAT',
-           'TrainConfig', 'make_config', 'adv_d_loss', 'adv_g_loss', 'gradient_penalty', 'TrainData', 'epoch_loader',
-           'training_dataset', 'Callback', 'GANTrainer', 'build_models', 'balanced_accuracy', 'load_checkpoint',
-           'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks',
-           'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'init_distributed', 'weights_checksum',
-           'plot_training', 'read_metrics']
+           'TrainConfig', 'make_config', 'adv_d_loss', 'adv_g_loss', 'gradient_penalty', 'ema_update', 'TrainData',
+           'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer', 'build_models', 'balanced_accuracy',
+           'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard',
+           'default_callbacks', 'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'init_distributed',
+           'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
-import dataclasses, json, math, os, re, shutil, sys, threading, time
+import copy, dataclasses, json, math, os, re, shutil, sys, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -43,6 +43,7 @@ class TrainConfig:
     z_dim:int = 100               # noise dimension (latent arch: PCA components of the latent space)
     latent_channels:int = 16      # latent arch: channels of the autoencoder's latent map
     texture:bool = False          # latent arch: sample the noise model too: isotropic latent noise (probabilistic PCA) + each class's residual texture; off: it buries the anatomy in noise (`98_release_quality`)
+    ema:float = 0.0               # decay of an exponential moving average of G's weights, kept beside G and sampled from instead (0: off; e.g. 0.999); arch acgan
     norm_g:str = None             # None or 'batch'
     norm_d:str = None             # None, 'batch', 'group' or 'layer'
     alpha_region:float = 1.0      # weight of the class loss
@@ -72,6 +73,8 @@ class TrainConfig:
         for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise PganError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
         if self.lr <= 0 or self.time_scale <= 0: raise PganError("lr and time_scale must be positive")
+        if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1): raise PganError(f"ema must be a decay in [0, 1), got {self.ema!r}")
+        if self.ema and self.arch != 'acgan': raise PganError(f"ema averages a GAN generator's weights: arch {self.arch!r} has none to average; use arch 'acgan'")
         if self.label_priors not in ('data', 'uniform'): raise PganError(f"label_priors must be 'data' or 'uniform', got {self.label_priors!r}")
         if self.dp or self.noise_multiplier is not None or self.target_epsilon is not None or self.delta is not None:
             from pgan.dp import check_dp_config
@@ -125,6 +128,16 @@ def gradient_penalty(D, real, fake):
     d, _ = D(xh)
     g, = torch.autograd.grad(d.sum(), xh, create_graph=True)
     return ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+# %% ../nbs/11_train.ipynb #db9c1aa0
+@torch.no_grad()
+def ema_update(ema:torch.nn.Module,    # the averaged copy, updated in place
+               model:torch.nn.Module,  # the trained network (same architecture)
+               decay:float):           # weight of the old average, in [0, 1)
+    "p_ema ← decay · p_ema + (1 − decay) · p for every parameter; buffers (BatchNorm statistics) are copied."
+    for pe, p in zip(ema.parameters(), model.parameters()): pe.lerp_(p, 1 - decay)
+    for be, b in zip(ema.buffers(), model.buffers()): be.copy_(b)
+    return ema
 
 # %% ../nbs/11_train.ipynb #0981e807
 class TrainData(Dataset):
@@ -214,6 +227,11 @@ def model_spec(self:GANTrainer)->dict:
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                 norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes)
 
+@patch(as_prop=True)
+def sampler(self:GANTrainer):
+    "The generator to sample from: the EMA copy when the run keeps one (`cfg.ema`), else G."
+    return self.G_ema if self.G_ema is not None else self.G
+
 def build_models(spec:dict):
     "Generator and discriminator from a model spec (as stored in checkpoints); for arch 'latent', the generator and the encoder."
     if spec.get('arch') == 'latent':
@@ -229,6 +247,7 @@ def _build(self:GANTrainer):
     torch.manual_seed(c.seed)
     self.spec = self.model_spec()
     self.G, self.D = (m.to(self.device) for m in build_models(self.spec))
+    self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if c.ema else None   # `ema_update` after each G step
     if c.arch == 'latent':       # one optimiser over the encoder (in the D slot) and the decoder (inside G)
         self.opt_g = self.opt_d = torch.optim.Adam([*self.D.parameters(), *self.G.decoder.parameters()], lr=c.lr, betas=(c.beta1, c.beta2))
     else:
@@ -347,7 +366,9 @@ def _run_epoch(self:GANTrainer):
         if c.arch == 'latent': out = self.ae_step(x)
         else:
             out = self.d_step(x, y)
-            if i % c.diter == 0: out.update(self.g_step(c.batch_size if self.dp is not None else len(x)))
+            if i % c.diter == 0:
+                out.update(self.g_step(c.batch_size if self.dp is not None else len(x)))
+                if self.G_ema is not None: ema_update(self.G_ema, G, c.ema)
         self.step += 1
         for k, v in out.items():
             if k in preds: preds[k].append(v)
@@ -413,6 +434,7 @@ def checkpoint_state(self:GANTrainer)->dict:
                 history=json.dumps(self.history), class_names=list(_vols(self.train_ds).class_names),
                 priors=[float(p) for p in self.priors], world=self.world,
                 rank_checksums=list(getattr(self, 'rank_checksums', [])),
+                **({'G_ema': self.G_ema.state_dict()} if self.G_ema is not None else {}),
                 **(self.dp.checkpoint_items() if getattr(self, 'dp', None) is not None else {}))
 
 @patch
@@ -440,6 +462,9 @@ def resume(self:GANTrainer, path):
     if ck['model'] != self.spec:
         raise PganError(f"{path}: checkpoint was trained for {ck['model']}, but this run needs {self.spec}")
     self.G.load_state_dict(ck['G']); self.D.load_state_dict(ck['D'])
+    if self.G_ema is not None:
+        if 'G_ema' not in ck: raise PganError(f"{path}: checkpoint was trained without ema: its average cannot be continued (leave out ema)")
+        self.G_ema.load_state_dict(ck['G_ema'])
     self.opt_g.load_state_dict(ck['opt_g']); self.opt_d.load_state_dict(ck['opt_d'])
     self.gen.set_state(ck['gen_state']); torch.set_rng_state(ck['torch_rng'])
     self.epoch, self.step, self.history = ck['epoch'], ck['step'], json.loads(ck['history'])
@@ -476,7 +501,7 @@ class MetricsLog(Callback):
         with open(t.out/'metrics.jsonl', 'a') as f: f.write(json.dumps(t.metrics) + '\n'); f.flush(); os.fsync(f.fileno())
 
 class SampleGrid(Callback):
-    "Every `grid_every` epochs, a PNG of G's output for fixed noise: one row per class, the same noise in every row."
+    "Every `grid_every` epochs, a PNG of the generator's output (its EMA with `cfg.ema`) for fixed noise: one row per class, the same noise in every row."
     def before_fit(self):
         t = self.trainer
         g = torch.Generator().manual_seed(t.cfg.seed + 12345)
@@ -484,7 +509,7 @@ class SampleGrid(Callback):
     def after_epoch(self):
         t = self.trainer
         if t.epoch % t.cfg.grid_every and t.epoch != t.cfg.epochs: return
-        x, names = fixed_noise_samples(t.G, self.noise), _vols(t.train_ds).class_names
+        x, names = fixed_noise_samples(t.sampler, self.noise), _vols(t.train_ds).class_names
         self.bg.run(save_volume_grid, x, [names[i % len(names)] for i in range(len(x))],   # drawn beside the next epoch
                     t.out/'samples'/f'epoch_{t.epoch:03d}.png', f'epoch {t.epoch}')
     def after_fit(self): self.bg.join()

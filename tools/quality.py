@@ -15,6 +15,7 @@ RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan': ['--arch', 'acgan'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs)
     'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space (decoded means)
     'latent_texture': ['--arch', 'latent', '--texture'],   # the same + its noise model: latent residual noise (probabilistic PCA) + residual texture
+    'acgan_ema': ['--arch', 'acgan', '--ema', '0.999'],      # the AC-GAN sampled from the exponential moving average of its generator's weights
 }
 
 DEFAULT = 'acgan'     # the recipe of `--profile demo` without --arch (pgan.train.DEFAULT_ARCH)
