@@ -11,7 +11,7 @@ from pathlib import Path
 from torch import nn
 from pgan.train import make_config, GANTrainer
 from pgan.data import H5Volumes, write_h5
-from pgan.evaluate import evaluate
+import sys; sys.path.insert(0, str(Path(__file__).parent)); from quality import evaluate_prototype
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seeds', default='0'); ap.add_argument('--tag', required=True)
@@ -59,12 +59,6 @@ for seed in map(int, a.seeds.split(',')):
                         for j in range(0, n, 256)]).numpy()
     out = Path(f'runs/quality/variants/{a.tag}_s{seed}'); out.mkdir(parents=True, exist_ok=True)
     write_h5(out/'syn.h5', xs, yy, class_names=tr.class_names)
-    M = evaluate(D_/'train.h5', D_/'holdout.h5', out/'syn.h5', D_/'external.h5', out=out/'ev', spaces=['pixel'], n_boot=300, max_candidates=800,
-                 utility_kwargs=dict(epochs=10, threads=a.threads), log=lambda s: None)
-    U, P = M['utility'], M['privacy']['pixel']
-    r = dict(tag=a.tag, seed=seed, epochs=t.epoch, up=a.up, ema=a.ema, set=a.set,
-             ratio_ext=U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'],
-             ratio_hold=U['tstr']['balanced_accuracy'] / U['trtr']['balanced_accuracy'], recall=U['tstr']['external']['per_class_recall'],
-             cfid=M['fidelity']['classifier']['fid'], spec=M['fidelity']['spectral']['max_abs_log_ratio'],
-             att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'}, seconds=round(time.time() - t0))
+    r = dict(tag=a.tag, seed=seed, epochs=t.epoch, up=a.up, ema=a.ema, set=a.set, **evaluate_prototype(D_, out/'syn.h5', out/'ev', a.threads))
+    r['seconds'] = round(time.time() - t0)
     print(json.dumps(r), flush=True); open('runs/quality/variants.jsonl', 'a').write(json.dumps(r) + '\n')

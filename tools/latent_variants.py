@@ -32,7 +32,7 @@ from torch import nn
 from pgan.train import load_checkpoint, build_models
 from pgan.models import fit_latent_gaussians, LatentGenerator, ResidualSpectrum
 from pgan.data import H5Volumes, write_h5
-from pgan.evaluate import evaluate
+import sys; sys.path.insert(0, str(Path(__file__).parent)); from quality import evaluate_prototype
 from pgan.privacy import score_candidates, attack_auc
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -142,12 +142,6 @@ for seed in map(int, a.seeds.split(',')):
         second_stage(G, Z, Y, tr.patients); xs, yy = generate(G, E, X, Y, 2400, rng)
         out = Path(f'runs/quality/variants/{a.tag}_s{seed}'); out.mkdir(parents=True, exist_ok=True)
         write_h5(out/'syn.h5', xs, yy, class_names=tr.class_names)
-        M = evaluate(D/'train.h5', D/'holdout.h5', out/'syn.h5', D/'external.h5', out=out/'ev', spaces=['pixel'], n_boot=300, max_candidates=800,
-                     utility_kwargs=dict(epochs=10, threads=a.threads), log=lambda s: None)
-        U, P = M['utility'], M['privacy']['pixel']
-        r.update(ratio_ext=U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'],
-                 ratio_hold=U['tstr']['balanced_accuracy'] / U['trtr']['balanced_accuracy'], recall=U['tstr']['external']['per_class_recall'],
-                 cfid=M['fidelity']['classifier']['fid'], spec=M['fidelity']['spectral']['max_abs_log_ratio'],
-                 att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'})
+        r.update(evaluate_prototype(D, out/'syn.h5', out/'ev', a.threads))
     r['seconds'] = round(time.time() - t0)
     print(json.dumps(r), flush=True); open('runs/quality/variants.jsonl', 'a').write(json.dumps(r) + '\n')

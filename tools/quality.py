@@ -42,6 +42,17 @@ def summarise(folder):
                 attacks={a: dict(auc=r['auc'], ci=r['auc_ci']) for a, r in P.items() if a != 'dcr'},
                 exact_copies=M['privacy']['exact_copies'], train_seconds=sum(h['seconds'] for h in hist), epochs=len(hist))
 
+def evaluate_prototype(data, syn, out, threads=2)->dict:
+    "Evaluate a prototype's synthetic file `syn` against the run folder's data/ as `make quality` does (pixel space, region classifiers); the numbers the prototype tools print."
+    from pgan.evaluate import evaluate
+    M = evaluate(data/'train.h5', data/'holdout.h5', syn, data/'external.h5', out=out, spaces=['pixel'], n_boot=300, max_candidates=800,
+                 utility_kwargs=dict(epochs=10, threads=threads), log=lambda s: None)
+    U, P = M['utility'], M['privacy']['pixel']
+    return dict(ratio_ext=U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'],
+                ratio_hold=U['tstr']['balanced_accuracy'] / U['trtr']['balanced_accuracy'], recall=U['tstr']['external']['per_class_recall'],
+                cfid=M['fidelity']['classifier']['fid'], spec=M['fidelity']['spectral']['max_abs_log_ratio'],
+                att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'})
+
 def table(rows:dict)->str:
     "One line per recipe: mean ± sd (min) over seeds."
     ms = lambda v: f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}"

@@ -14,7 +14,7 @@ from torch.nn.utils import spectral_norm as SN
 from pgan.train import load_checkpoint, build_models
 from pgan.models import fit_latent_gaussians
 from pgan.data import H5Volumes, write_h5
-from pgan.evaluate import evaluate
+import sys; sys.path.insert(0, str(Path(__file__).parent)); from quality import evaluate_prototype
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seeds', default='0,1,2'); ap.add_argument('--tag', required=True)
@@ -77,12 +77,6 @@ for seed in map(int, a.seeds.split(',')):
     torch.save(G.decoder.state_dict(), out/'decoder.pt')
     r = dict(tag=a.tag, seed=seed, steps=steps, lam=a.lam, seconds_train=a.seconds)
     if not a.no_eval:
-        M = evaluate(D_/'train.h5', D_/'holdout.h5', out/'syn.h5', D_/'external.h5', out=out/'ev', spaces=['pixel'], n_boot=300, max_candidates=800,
-                     utility_kwargs=dict(epochs=10, threads=a.threads), log=lambda s: None)
-        U, P = M['utility'], M['privacy']['pixel']
-        r.update(ratio_ext=U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'],
-                 ratio_hold=U['tstr']['balanced_accuracy'] / U['trtr']['balanced_accuracy'], recall=U['tstr']['external']['per_class_recall'],
-                 cfid=M['fidelity']['classifier']['fid'], spec=M['fidelity']['spectral']['max_abs_log_ratio'],
-                 att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'})
+        r.update(evaluate_prototype(D_, out/'syn.h5', out/'ev', a.threads))
     r['seconds'] = round(time.time() - t0)
     print(json.dumps(r), flush=True); open('runs/quality/variants.jsonl', 'a').write(json.dumps(r) + '\n')
