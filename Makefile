@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.pgan-installed
 PIPQ   := 2>&1 | { grep -v -E 'is ignored: it is neither|^\s*$$' || true; }
 DEMO   ?= runs/demo
-RECIPES ?= acgan,latent,latent_texture
+RECIPES ?= acgan,acgan_ema,latent,latent_texture
 SEEDS  ?= 0,1,2
 FLAGS  ?=
 
@@ -23,7 +23,7 @@ help:
 	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
-	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,latent,latent_texture SEEDS=0,1,2 by default; about 60 min from scratch), then nbs/98_release_quality.ipynb"
+	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,acgan_ema,latent,latent_texture SEEDS=0,1,2 by default; about 80 min from scratch), then nbs/98_release_quality.ipynb"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
 
 $(STAMP): settings.ini setup.py
@@ -69,7 +69,7 @@ paper: demo
 	$(BIN)/nbdev_clean
 
 tradeoff: install
-	$(BIN)/pgan run --profile demo --arch acgan --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
+	$(BIN)/pgan run --profile demo --arch acgan --ema 0 --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
 	for e in 10 3 1; do $(BIN)/pgan run --profile demo --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
 	$(BIN)/python tools/exec_nbs.py nbs/94_paper_tradeoff.ipynb --flags paper
 	$(BIN)/nbdev_clean

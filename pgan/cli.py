@@ -90,7 +90,7 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--alpha-region', 'alpha_region', float, 'weight of the class loss (default 1)'),
     ('--checkpoint-every', 'checkpoint_every', _pos_int, 'epochs between numbered checkpoints'),
     ('--num-workers', 'num_workers', _nonneg_int, 'DataLoader worker processes (default 0)'),
-    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, e.g. 0.999 (default off)"),
+    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick, paper and DP)"),
 ]
 
 def _add_train(sub):
@@ -258,7 +258,7 @@ def _add_run(sub):
     p.add_argument('--arch', choices=['acgan', 'latent'], help="generator: acgan (the paper's) or latent (autoencoder + class Gaussians); default: the profile's (acgan)")
     p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
-    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, e.g. 0.999 (default off)")
+    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick, paper and DP)")
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
     p.add_argument('--gate', help='release-gate rules (exit 3 when one fails), e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0"')

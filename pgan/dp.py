@@ -15,6 +15,7 @@ from torch.func import functional_call, grad, vmap
 from torch.utils.data import DataLoader
 from fastcore.basics import patch
 from .core import PganError
+from .train import adv_real, adv_fake, clip_weights_   # the adversarial losses' one home
 
 # %% ../nbs/12_dp.ipynb #72afa48f
 ACCOUNTANTS = ('rdp', 'prv')
@@ -191,7 +192,7 @@ class DPEngine:
 def _real_loss_fn(kind:str, alpha:float, has_classes:bool):
     def f(out, xi, yi):
         d, c = out
-        adv = F.binary_cross_entropy_with_logits(d, torch.ones_like(d)) if kind in ('acgan', 'dcgan') else -d.mean()
+        adv = adv_real(kind, d)
         return adv + (alpha * F.cross_entropy(c, yi) if has_classes else 0.)
     return f
 
@@ -204,7 +205,7 @@ def d_step(self:DPEngine, x, y)->dict:
     with torch.no_grad(): fake = t.G(z)
     t.opt_d.zero_grad(set_to_none=True)
     d_f, c_f = D(fake)
-    adv_f = F.binary_cross_entropy_with_logits(d_f, torch.zeros_like(d_f)) if c.loss in ('acgan', 'dcgan') else d_f.mean()
+    adv_f = adv_fake(c.loss, d_f)
     cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
     loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
     loss_f.backward()                                    # fake part: ordinary gradient, no clipping, no noise
@@ -214,11 +215,9 @@ def d_step(self:DPEngine, x, y)->dict:
     for p, g in zip([p for p in D.parameters() if p.requires_grad], grads): p.grad = g if p.grad is None else p.grad + g
     t.opt_d.step()
     self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
-    if c.loss == 'wgan-clip':
-        with torch.no_grad():
-            for p in D.parameters(): p.clamp_(-c.clip_value, c.clip_value)
+    if c.loss == 'wgan-clip': clip_weights_(D, c.clip_value)
     with torch.no_grad():
-        adv_r = (F.binary_cross_entropy_with_logits(d_r, torch.ones_like(d_r), reduction='sum') if c.loss in ('acgan', 'dcgan') else -d_r.sum()) / B if len(x) else torch.tensor(0.)
+        adv_r = adv_real(c.loss, d_r, 'sum') / B if len(x) else torch.tensor(0.)
     out = dict(adv_d=(adv_r + adv_f).item(), loss_d=(losses.sum().item() / B + loss_f.item()), real_batch=len(x))
     if cls_f is not None:
         cls_r = F.cross_entropy(c_r, y, reduction='sum').item() / B if len(x) else 0.

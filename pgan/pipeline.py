@@ -72,8 +72,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant'}
 
 def train_stage_key(cfg, data_key:str)->str:
-    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema only when on, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'})
+    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, so older keys stay valid)."
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
@@ -89,7 +89,7 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     mark_stage(folder, key, 'running', epochs=cfg.epochs)
     t = GANTrainer(cfg, paths['train'], paths.get('holdout'), out=folder)
     if have is not None: log(f"train: resuming {folder} from epoch {have} to {cfg.epochs}"); t.resume(ckpt)
-    else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}, into {folder}")
+    else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}, into {folder}")
     if t.dp is not None: log(f"train: {t.dp.describe()}")
     t.fit()
     mark_stage(folder, key, 'done', epochs=cfg.epochs)
@@ -141,7 +141,7 @@ def run_pipeline(out,                        # the run folder
                  dp:dict=None,               # DP-SGD settings for training, e.g. dict(dp=True, target_epsilon=8.) (see `12_dp`)
                  arch:str=None,              # generator architecture: 'acgan' or 'latent' (default: the profile's)
                  texture:bool=None,          # latent arch: also sample its noise model (`TrainConfig.texture`)
-                 ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default off)
+                 ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default: the profile's, an average over the last third of the run for demo; 0: off)
                  log=None,                   # callable(str) for stage messages (default: stderr)
                 )->dict:                     # {'metrics', 'report', 'checkpoint', 'synthetic', 'data'}
     "The main job: data → train → generate → evaluate → report, skipping stages that are already done."

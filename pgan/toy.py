@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from .core import PganError
 from .models import MLPGenerator, MLPCritic
 from .dp import private_grads, make_accountant, epsilon_of, PoissonBatches
+from .train import adv_real, adv_fake, adv_g_loss, gradient_penalty, clip_weights_   # the adversarial losses' one home
 from .privacy import pairwise_scores, attack_auc
 from .fidelity import mmd2
 
@@ -106,7 +107,7 @@ class _AsTuple(nn.Module):
     def __init__(self, d): super().__init__(); self.d = d
     def forward(self, x): return (self.d(x),)
 
-def _real_loss(loss): return (lambda o, xi, yi: F.softplus(-o[0]).mean()) if loss == 'gan' else (lambda o, xi, yi: -o[0].mean())
+def _real_loss(loss): return lambda o, xi, yi: adv_real(loss, o[0])
 
 def _check_train(loss, epochs, snapshots, batch_size, n, dp):
     if loss not in TOY_LOSSES: raise PganError(f"unknown loss {loss!r}: use one of {', '.join(TOY_LOSSES)}")
@@ -176,7 +177,7 @@ def _d_step(D, G, opt, xb, B, loss, dp, sig, C, noise, clip, gp_weight)->float:
     with torch.no_grad(): fake = G(torch.randn(B, 2))
     opt.zero_grad(set_to_none=True)
     d_f = D(fake)
-    l_f = F.softplus(d_f).mean() if loss == 'gan' else d_f.mean()
+    l_f = adv_fake(loss, d_f)
     if dp is not None:                               # fake part: ordinary gradient; real part: clipped and noised
         l_f.backward()
         grads, l_r, _ = private_grads(_AsTuple(D), _real_loss(loss), xb, torch.zeros(len(xb), dtype=torch.long),
@@ -185,24 +186,19 @@ def _d_step(D, G, opt, xb, B, loss, dp, sig, C, noise, clip, gp_weight)->float:
         val = l_f.item() + l_r.sum().item() / B
     else:
         d_r = D(xb)
-        l = l_f + (F.softplus(-d_r).mean() if loss == 'gan' else -d_r.mean())
+        l = l_f + adv_real(loss, d_r)
         val = l.item()
-        if loss == 'wgan-gp':
-            e = torch.rand(len(xb), 1); xi = (e * xb + (1 - e) * fake[:len(xb)]).requires_grad_(True)
-            g_, = torch.autograd.grad(D(xi).sum(), xi, create_graph=True)
-            l = l + gp_weight * ((g_.norm(dim=1) - 1) ** 2).mean()
+        if loss == 'wgan-gp': l = l + gp_weight * gradient_penalty(_AsTuple(D), xb, fake[:len(xb)])
         l.backward()
     opt.step()
-    if loss == 'wgan-clip':
-        with torch.no_grad():
-            for p in D.parameters(): p.clamp_(-clip, clip)
+    if loss == 'wgan-clip': clip_weights_(D, clip)
     return val
 
 def _g_step(D, G, opt, B, loss)->float:
     "One generator step (non-saturating for the GAN); returns its loss."
     opt.zero_grad(set_to_none=True)
     d = D(G(torch.randn(B, 2)))
-    l = F.softplus(-d).mean() if loss == 'gan' else -d.mean()
+    l = adv_g_loss(loss, d)
     l.backward(); opt.step()
     return l.item()
 

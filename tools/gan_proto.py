@@ -18,6 +18,7 @@ ap.add_argument('--seeds', default='0'); ap.add_argument('--tag', required=True)
 ap.add_argument('--up', default='transposed', choices=['transposed', 'resize']); ap.add_argument('--ema', type=float, default=0)
 ap.add_argument('--seconds', type=float, default=261); ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--set', default='', help='config overrides k=v,k=v')
+ap.add_argument('--dcls', default='both', choices=['both', 'real'], help="D's class loss on real and fake batches (the paper) or on real only")
 a = ap.parse_args(); torch.set_num_threads(a.threads)
 
 def resize_convs(G):
@@ -34,6 +35,13 @@ for seed in map(int, a.seeds.split(',')):
     cfg = make_config('demo', arch='acgan', seed=seed, **kw)
     t = GANTrainer(cfg, D_/'train.h5')
     t.cbs = []
+    if a.dcls == 'real':   # D's class head learns from real volumes only: it cannot learn to name G's mistakes as the class G was asked for
+        _cl = t._cls_loss; calls = [0]
+        def cls_real_only(logits, y):
+            if not any(p.requires_grad for p in t.D.parameters()): return _cl(logits, y)   # g_step: unchanged
+            calls[0] += 1                                                                    # d_step: real first, then fake
+            return _cl(logits, y) if calls[0] % 2 == 1 else 0 * _cl(logits, y)
+        t._cls_loss = cls_real_only
     if a.up == 'resize':
         resize_convs(t.G); t.opt_g = torch.optim.Adam(t.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     ema = copy.deepcopy(t.G).eval() if a.ema else None

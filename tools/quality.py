@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 
 RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
-    'acgan': ['--arch', 'acgan'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs)
+    'acgan': ['--arch', 'acgan', '--ema', '0'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs), sampled from G itself
     'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space (decoded means)
     'latent_texture': ['--arch', 'latent', '--texture'],   # the same + its noise model: latent residual noise (probabilistic PCA) + residual texture
-    'acgan_ema': ['--arch', 'acgan', '--ema', '0.999'],      # the AC-GAN sampled from the exponential moving average of its generator's weights
+    'acgan_ema': ['--arch', 'acgan', '--ema', '0.999'],      # the demo default: the same AC-GAN sampled from the (bias-corrected) moving average of its generator's weights; 0.999 is bit for bit the decay the default's horizon gives here (`ema_decay`: a third of 40 × 75 steps)
 }
 
-DEFAULT = 'acgan'     # the recipe of `--profile demo` without --arch (pgan.train.DEFAULT_ARCH)
+DEFAULT = 'acgan_ema'     # the recipe of `--profile demo` without --arch or --ema (pgan.train.PROFILES, DEFAULT_ARCH)
 
 def run_one(recipe, seed, out):
     cmd = [str(Path(sys.executable).parent/'pgan'), 'run', '--profile', 'demo', '--seed', str(seed), '--spaces', 'pixel',
