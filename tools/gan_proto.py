@@ -3,6 +3,8 @@
     --up transposed | resize   resize: every stride-2 transposed convolution of G becomes nearest upsampling + 3 × 3 conv
     --ema D                    sample from an exponential moving average of G's weights (BatchNorm buffers copied)
     --seconds S                train whole epochs until S seconds have passed (the AC-GAN recipe: about 261 s)
+    --epochs N                 or train N epochs (40: the demo profile), whatever the machine's load
+    --dcls real                D's class head learns from real volumes only
 
     python tools/gan_proto.py --tag resize_ema --up resize --ema 0.999
 """
@@ -16,7 +18,7 @@ import sys; sys.path.insert(0, str(Path(__file__).parent)); from quality import 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seeds', default='0'); ap.add_argument('--tag', required=True)
 ap.add_argument('--up', default='transposed', choices=['transposed', 'resize']); ap.add_argument('--ema', type=float, default=0)
-ap.add_argument('--seconds', type=float, default=261); ap.add_argument('--threads', type=int, default=2)
+ap.add_argument('--seconds', type=float, default=261); ap.add_argument('--epochs', type=int, default=0, help='train this many epochs instead of --seconds'); ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--set', default='', help='config overrides k=v,k=v')
 ap.add_argument('--dcls', default='both', choices=['both', 'real'], help="D's class loss on real and fake batches (the paper) or on real only")
 a = ap.parse_args(); torch.set_num_threads(a.threads)
@@ -55,10 +57,10 @@ for seed in map(int, a.seeds.split(',')):
                     for be, b in zip(ema.buffers(), t.G.buffers()): be.copy_(b)
         t.cbs = [EMA()]
     t1 = time.time()
-    while time.time() - t1 < a.seconds:
+    while (t.epoch < a.epochs) if a.epochs else (time.time() - t1 < a.seconds):
         h = t.fit(t.epoch + 1)[-1]
     print(f'seed {seed}: {t.epoch} epochs in {time.time() - t1:.0f} s; last', {k: round(v, 3) for k, v in h.items() if isinstance(v, float)}, flush=True)
-    G = ema if ema is not None else t.G
+    G = ema if ema is not None else t.sampler   # the trainer's own average when the config keeps one (the demo default)
     G.eval()
     tr = H5Volumes(D_/'train.h5'); K = t.n_classes; rng = np.random.default_rng(seed + 100); n = 2400
     yy = rng.choice(K, n, p=t.priors)
