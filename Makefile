@@ -11,6 +11,7 @@ DEMO   ?= runs/demo
 RECIPES ?= acgan,acgan_ema,latent,latent_texture
 SEEDS  ?= 0,1,2
 FLAGS  ?=
+TRADEOFF_SEEDS ?= 0 1
 
 .PHONY: help install sync test test-slow demo docs execute paper tradeoff bench scale realism quality clean
 help:
@@ -20,7 +21,7 @@ help:
 	@echo "make test-slow   the tests including cells marked #| slow"
 	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
 	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
-	@echo "make tradeoff    the DP sweep: the demo profile (10 epochs) without DP and at epsilon 10, 3, 1 into runs/tradeoff/ (about 15 min), then its paper page"
+	@echo "make tradeoff    the DP sweeps into runs/tradeoff/: DP-SGD (demo phantom, 10 epochs) and the moment release (paper-size phantom, TRADEOFF_SEEDS=0 1) without DP and at epsilon 10, 3, 1 (about 70 min), then its paper page"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
 	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,acgan_ema,latent,latent_texture SEEDS=0,1,2 by default; about 80 min from scratch), then nbs/98_release_quality.ipynb"
@@ -71,6 +72,13 @@ paper: demo
 tradeoff: install
 	$(BIN)/pgan run --profile demo --arch acgan --ema 0 --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
 	for e in 10 3 1; do $(BIN)/pgan run --profile demo --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
+	for s in $(TRADEOFF_SEEDS); do \
+	  test -f runs/tradeoff/paper_s$$s/external.h5 || $(BIN)/pgan phantom --profile paper --seed $$s --out runs/tradeoff/paper_s$$s --no-preview; \
+	  for e in inf 10 3 1; do \
+	    $(BIN)/pgan run --profile demo --data-dir runs/tradeoff/paper_s$$s --arch moments --spaces pixel --seed $$s --out runs/tradeoff/moments_e$${e}_s$$s \
+	      $$( [ $$e = inf ] || echo --dp --target-epsilon $$e ); \
+	  done; \
+	done
 	$(BIN)/python tools/exec_nbs.py nbs/94_paper_tradeoff.ipynb --flags paper
 	$(BIN)/nbdev_clean
 

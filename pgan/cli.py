@@ -90,6 +90,7 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--alpha-region', 'alpha_region', float, 'weight of the class loss (default 1)'),
     ('--checkpoint-every', 'checkpoint_every', _pos_int, 'epochs between numbered checkpoints'),
     ('--num-workers', 'num_workers', _nonneg_int, 'DataLoader worker processes (default 0)'),
+    ('--clip-residual', 'clip_residual', _pos_float, "arch moments: bound on a volume's distance from its class mean, as an RMS pixel value (default 0.25)"),
     ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick, paper and DP)"),
 ]
 
@@ -100,7 +101,7 @@ def _add_train(sub):
     p.add_argument('--holdout', type=Path, help='held-out HDF5 file: logs D\'s class accuracy on unseen data')
     p.add_argument('--out', required=True, type=Path, help='run folder (must be new or empty unless --resume)')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo)')
-    p.add_argument('--arch', choices=['acgan', 'latent'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space (default: the profile's: acgan)")
+    p.add_argument('--arch', choices=['acgan', 'latent', 'moments'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space; moments: class Gaussians of low-frequency DCT codes from one release of their moments (private with --dp) (default: the profile's: acgan)")
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
@@ -113,10 +114,10 @@ def _add_train(sub):
 
 def _add_dp(p):
     "The differential-privacy options (see `12_dp`)."
-    g = p.add_argument_group('differential privacy (DP-SGD on the discriminator)')
-    g.add_argument('--dp', action='store_true', help='train the discriminator with DP-SGD (needs --noise-multiplier or --target-epsilon)')
+    g = p.add_argument_group('differential privacy (DP-SGD on the discriminator; with --arch moments, a one-shot release of the moments)')
+    g.add_argument('--dp', action='store_true', help='train with differential privacy (needs --noise-multiplier or --target-epsilon): DP-SGD on the discriminator, or the Gaussian mechanism on the moments of --arch moments')
     g.add_argument('--noise-multiplier', type=float, metavar='SIGMA', help='noise std / max grad norm (> 0)')
-    g.add_argument('--target-epsilon', type=float, metavar='EPS', help='choose the noise multiplier so that epsilon after --epochs is at most EPS')
+    g.add_argument('--target-epsilon', type=float, metavar='EPS', help='choose the noise multiplier so that epsilon after --epochs (moments: after its release) is at most EPS')
     g.add_argument('--max-grad-norm', type=_pos_float, metavar='C', help='per-sample gradient clipping norm (default 1)')
     g.add_argument('--delta', type=float, help='delta of (epsilon, delta)-DP (default 1/(10 N); must be < 1/N)')
     g.add_argument('--accountant', choices=['rdp', 'prv'], help='opacus privacy accountant (default rdp)')
@@ -255,7 +256,7 @@ def _add_run(sub):
     p.add_argument('--out', required=True, type=Path, help='run folder')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
-    p.add_argument('--arch', choices=['acgan', 'latent'], help="generator: acgan (the paper's) or latent (autoencoder + class Gaussians); default: the profile's (acgan)")
+    p.add_argument('--arch', choices=['acgan', 'latent', 'moments'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians) or moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse); default: the profile's (acgan)")
     p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick, paper and DP)")

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['conv_layout', 'init_weights', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise', 'LatentGenerator',
-           'fit_latent_gaussians', 'ResidualSpectrum', 'mlp', 'MLPGenerator', 'MLPCritic']
+           'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'debias_eigenvalues',
+           'fit_moment_gaussians', 'mlp', 'MLPGenerator', 'MLPCritic']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -70,7 +71,7 @@ class Generator(nn.Module):
 
     def make_z(self, labels:torch.Tensor, noise:torch.Tensor=None, generator:torch.Generator=None)->torch.Tensor:
         "The input for `labels`: one-hot ‖ `noise` (drawn from N(0,1) when not given)."
-        labels = torch.as_tensor(labels, dtype=torch.long, device=self.model[0].weight.device)
+        labels = torch.as_tensor(labels, dtype=torch.long, device=next(iter([*self.parameters(), *self.buffers()])).device)
         if noise is None: noise = torch.randn(len(labels), self.z_dim, generator=generator, device='cpu').to(labels.device)
         return torch.cat([F.one_hot(labels, self.n_classes).float(), noise], dim=1)
 
@@ -178,7 +179,7 @@ class LatentGenerator(nn.Module):
         self.register_buffer('class_chol', torch.eye(z_dim).repeat(n_classes, 1, 1))   # Cholesky factors of the class covariances
         self.register_buffer('latent_sd', torch.zeros(n_classes))       # per-class SD of the latents outside the PCA space (probabilistic PCA)
         self.register_buffer('resid_amp', torch.zeros(n_classes, n_channels, *self.size))  # per-class amplitude spectrum of the decoder's residual (0: none)
-        self.model = self.decoder                                        # `make_z` finds the device from `model[0]`, as in `Generator`
+        self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
         "Latent maps for generator inputs `code` = class weights (one-hot or mixed) ‖ noise."
@@ -200,7 +201,7 @@ class LatentGenerator(nn.Module):
     def forward(self, code):
         code = code.view(len(code), -1)
         x = self.decoder(self.latents(code))
-        return (x + self.residual(code)).clamp(-1, 1) if bool(self.resid_amp.any()) else x
+        return (x + self.residual(code) if bool(self.resid_amp.any()) else x).clamp(-1, 1)   # a linear decoder (`LowPassDCT`) can overshoot
     make_z = Generator.make_z
 
 # %% ../nbs/10_models.ipynb #0efb1bba
@@ -251,6 +252,75 @@ class ResidualSpectrum:
         p[self.n == 0] = pooled
         return p.sqrt().float()
 
+
+# %% ../nbs/10_models.ipynb #661349b2
+def dct_matrix(n:int,      # signal length
+               keep:int,   # lowest frequencies kept (1 … n)
+              )->torch.Tensor: # (keep, n): rows are the orthonormal DCT-II basis vectors
+    "The first `keep` rows of the orthonormal DCT-II matrix of size `n` (scipy's `dct(norm='ortho')`)."
+    i, k = torch.arange(n, dtype=torch.float64), torch.arange(keep, dtype=torch.float64)[:, None]
+    m = torch.cos(math.pi * (i + 0.5) * k / n) * math.sqrt(2 / n)
+    m[0] /= math.sqrt(2)
+    return m.float()
+
+def dct_keep(shape:tuple)->tuple:  # (C, H, W) of the volumes → (kc, kh, kw) kept frequencies
+    "The default low-pass: up to 3 slice (channel) frequencies and a quarter of each image axis, at least 8 (all of a shorter axis)."
+    C, H, W = shape
+    return (min(C, 3), min(H, max(8, H // 4)), min(W, max(8, W // 4)))
+
+class LowPassDCT(nn.Module):
+    "A fixed low-pass orthonormal 3-D DCT of (C, H, W) volumes: `encode` → (kc, kh, kw) coefficients, `forward` → volumes."
+    def __init__(self,
+                 n_channels:int,   # C
+                 size,             # (H, W)
+                 keep=None):       # (kc, kh, kw) lowest frequencies kept (default `dct_keep`)
+        super().__init__()
+        H, W = size
+        keep = tuple(int(k) for k in (keep or dct_keep((n_channels, H, W))))
+        if len(keep) != 3 or not all(1 <= k <= n for k, n in zip(keep, (n_channels, H, W))):
+            raise PganError(f"keep must be 3 frequency counts within (C, H, W) = {(n_channels, H, W)}, got {keep}")
+        self.n_channels, self.size, self.latent_shape = n_channels, (H, W), keep
+        for name, n, k in (('mc', n_channels, keep[0]), ('mh', H, keep[1]), ('mw', W, keep[2])):
+            self.register_buffer(name, dct_matrix(n, k), persistent=False)   # a function of the shape: not stored in checkpoints
+    def encode(self, x): return torch.einsum('nchw,ac,bh,dw->nabd', x, self.mc, self.mh, self.mw)
+    def forward(self, z): return torch.einsum('nabd,ac,bh,dw->nchw', z, self.mc, self.mh, self.mw)
+
+# %% ../nbs/10_models.ipynb #e5ca6c0d
+def debias_eigenvalues(w,                # eigenvalues of a symmetric matrix = covariance + noise
+                       noise_sd:float,   # SD of the noise on each entry (0: none)
+                       d:int,            # the matrix's size
+                      )->np.ndarray:     # eigenvalues of the covariance's estimate (≥ 0)
+    "Undo what symmetric Gaussian noise does to a covariance's eigenvalues: zero inside the noise bulk, the spike's own value outside it."
+    w = np.asarray(w, float)
+    if noise_sd <= 0: return np.clip(w, 0, None)
+    s = noise_sd * math.sqrt(d)              # the noise alone has eigenvalues in [−2s, 2s] (Wigner's semicircle)
+    return np.where(w > 2 * s, (w + np.sqrt(np.clip(w ** 2 - 4 * s ** 2, 0, None))) / 2, 0.)
+
+# %% ../nbs/10_models.ipynb #b5094b9d
+@torch.no_grad()
+def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are set (its noise model is switched off)
+                         counts,             # (K,) samples per class (may be noisy; clipped at 1)
+                         means,              # (K, d) class means of the codes
+                         within,             # (d, d) pooled within-class covariance (may be noisy and indefinite)
+                         noise_sd:float=0.,  # SD of the symmetric noise on each entry of `within` (0: exact): its eigenvalues are debiased
+                        )->np.ndarray:       # the class priors: counts / their sum
+    "Set `G`'s PCA space and class Gaussians from class counts, class means and a shared within-class covariance."
+    n, M, S = np.maximum(np.asarray(counts, float), 1.), np.asarray(means, float), np.asarray(within, float)
+    K, d = M.shape
+    if len(n) != K or K != G.n_classes or d != G.basis.shape[1] or S.shape != (d, d):
+        raise PganError(f"moments do not fit the generator: {len(n)} counts, means {M.shape}, covariance {S.shape}; expected {G.n_classes} classes of {G.basis.shape[1]} values")
+    if not (np.isfinite(n).all() and np.isfinite(M).all() and np.isfinite(S).all()): raise PganError("moments must be finite")
+    w, U = np.linalg.eigh((S + S.T) / 2)
+    S = (U * debias_eigenvalues(w, noise_sd, d)) @ U.T             # without noise: the nearest PSD matrix
+    p = n / n.sum(); mu = p @ M
+    T = S + ((M - mu).T * p) @ (M - mu)                            # total = within + between
+    Vt = np.ascontiguousarray(np.linalg.eigh(T)[1][:, ::-1][:, :G.z_dim].T)             # top z_dim directions (rows)
+    Sp = Vt @ S @ Vt.T
+    chol = np.linalg.cholesky(Sp + (1e-6 * np.trace(Sp) / G.z_dim + 1e-12) * np.eye(G.z_dim))
+    for name, v in (('latent_mean', mu), ('basis', Vt), ('class_mean', (M - mu) @ Vt.T), ('class_chol', np.repeat(chol[None], K, 0))):
+        getattr(G, name).copy_(torch.as_tensor(v, dtype=torch.float32))
+    G.latent_sd.zero_(); G.resid_amp.zero_()
+    return p
 
 # %% ../nbs/10_models.ipynb #6cc05179
 def mlp(n_in:int,           # input dimension

@@ -72,8 +72,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant'}
 
 def train_stage_key(cfg, data_key:str)->str:
-    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'})
+    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, so older keys stay valid)."
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
@@ -89,6 +89,7 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     mark_stage(folder, key, 'running', epochs=cfg.epochs)
     t = GANTrainer(cfg, paths['train'], paths.get('holdout'), out=folder)
     if have is not None: log(f"train: resuming {folder} from epoch {have} to {cfg.epochs}"); t.resume(ckpt)
+    elif cfg.arch == 'moments': log(f"train: moments, one release of {cfg.z_dim} principal directions of low-frequency DCT codes, into {folder}")
     else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}, into {folder}")
     if t.dp is not None: log(f"train: {t.dp.describe()}")
     t.fit()
@@ -138,8 +139,8 @@ def run_pipeline(out,                        # the run folder
                  gate:str=None,              # release-gate rules (see `45_evaluate`)
                  share_safe:bool=False,      # keep real images out of the report
                  utility:bool=True,          # train the region classifiers (TRTR vs TSTR)
-                 dp:dict=None,               # DP-SGD settings for training, e.g. dict(dp=True, target_epsilon=8.) (see `12_dp`)
-                 arch:str=None,              # generator architecture: 'acgan' or 'latent' (default: the profile's)
+                 dp:dict=None,               # DP settings for training, e.g. dict(dp=True, target_epsilon=8.): DP-SGD, or the moment release of arch 'moments' (see `12_dp`)
+                 arch:str=None,              # generator architecture: 'acgan', 'latent' or 'moments' (default: the profile's)
                  texture:bool=None,          # latent arch: also sample its noise model (`TrainConfig.texture`)
                  ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default: the profile's, an average over the last third of the run for demo; 0: off)
                  log=None,                   # callable(str) for stage messages (default: stderr)
