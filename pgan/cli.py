@@ -166,7 +166,7 @@ def cmd_train(args)->int:
         last = hist[-1] if hist else {}
         print(f"trained {cfg.loss if cfg.arch == 'acgan' else cfg.arch} to epoch {t.epoch} ({t.step} steps) in {time.perf_counter() - t0:.0f} s"
               + (f", {last['img_per_s']:.0f} img/s" if 'img_per_s' in last else ''))
-        if t.dp is not None: print(f"DP: ε = {t.dp.epsilon:.3f} at δ = {t.dp.delta:.3g} ({cfg.accountant} accountant, {t.step} steps)")
+        if t.dp is not None: print(f"DP: ε = {t.dp.epsilon:.3f} at δ = {t.dp.delta:.3g} ({cfg.accountant} accountant, {sum(h[2] for h in t.dp.accountant.history)} noisy steps)")
         print(f"wrote {out/'checkpoint.pt'}, {out/'metrics.jsonl'}, {out/'samples'}/")
     return 0
 
