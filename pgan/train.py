@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights
-from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, ResidualSpectrum, LowPassDCT, dct_keep
+from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, ResidualSpectrum, LowPassDCT, dct_keep, module_device
 
 # %% ../nbs/11_train.ipynb #861f3857
 LOSSES = ('acgan', 'wgan-gp', 'wgan-clip', 'dcgan')
@@ -634,7 +634,7 @@ def default_callbacks(t:GANTrainer)->list:
 def fixed_noise_samples(G, noise)->np.ndarray:
     "G's output (eval mode) for `noise`, row i with class i mod K."
     was = G.training; G.eval()
-    dev = next(iter([*G.parameters(), *G.buffers()])).device
+    dev = module_device(G)
     x = G(G.make_z(torch.arange(len(noise), device=dev) % G.n_classes, noise.to(dev))).cpu().numpy()
     G.train(was)
     return x
