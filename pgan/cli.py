@@ -90,8 +90,10 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--alpha-region', 'alpha_region', float, 'weight of the class loss (default 1)'),
     ('--checkpoint-every', 'checkpoint_every', _pos_int, 'epochs between numbered checkpoints'),
     ('--num-workers', 'num_workers', _nonneg_int, 'DataLoader worker processes (default 0)'),
+    ('--d-schedule', 'd_schedule', str, "adaptive discriminator steps per generator step instead of --diter, e.g. 1,2,5,10,20,50: one rate up when D's accuracy on fakes (an EMA) falls to --d-threshold (default: off; arch dctgan: 1,2,5,10,20,50)"),
+    ('--d-threshold', 'd_threshold', float, 'adaptive schedule: the accuracy at which the rate rises (default 0.6)'),
     ('--clip-residual', 'clip_residual', _pos_float, "arch moments: bound on a volume's distance from its class mean, as an RMS pixel value (default 0.25)"),
-    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick, paper and DP)"),
+    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)"),
 ]
 
 def _add_train(sub):
@@ -101,7 +103,7 @@ def _add_train(sub):
     p.add_argument('--holdout', type=Path, help='held-out HDF5 file: logs D\'s class accuracy on unseen data')
     p.add_argument('--out', required=True, type=Path, help='run folder (must be new or empty unless --resume)')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo)')
-    p.add_argument('--arch', choices=['acgan', 'latent', 'moments'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space; moments: class Gaussians of low-frequency DCT codes from one release of their moments (private with --dp) (default: the profile's: acgan)")
+    p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space; moments: class Gaussians of low-frequency DCT codes from one release of their moments (private with --dp); dctgan: an MLP GAN on those DCT codes (DP-SGD that fits a CPU) (default: the profile's: acgan)")
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
@@ -256,10 +258,10 @@ def _add_run(sub):
     p.add_argument('--out', required=True, type=Path, help='run folder')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
-    p.add_argument('--arch', choices=['acgan', 'latent', 'moments'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians) or moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse); default: the profile's (acgan)")
+    p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (acgan)")
     p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
-    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick, paper and DP)")
+    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)")
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
     p.add_argument('--gate', help='release-gate rules (exit 3 when one fails), e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0"')

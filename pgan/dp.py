@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 from fastcore.basics import patch
 from .core import PganError
 from .models import fit_moment_gaussians
-from .train import GANTrainer, adv_real, adv_fake, clip_weights_   # the adversarial losses' one home
+from .train import GANTrainer, BCE_LOSSES, adv_real, adv_fake, clip_weights_   # the adversarial losses' one home
 
 # %% ../nbs/12_dp.ipynb #72afa48f
 ACCOUNTANTS = ('rdp', 'prv')
@@ -169,7 +169,7 @@ class DPEngine:
         s = dict(mechanism='DP-SGD on the discriminator (generator: post-processing)', noise_multiplier=self.noise_multiplier,
                  max_grad_norm=c.max_grad_norm, delta=self.delta, epsilon=self.epsilon, accountant=c.accountant,
                  sample_rate=self.sample_rate, steps=sum(h[2] for h in self.accountant.history), epochs=self.t.epoch,
-                 norm_d=str(c.norm_d), label_priors=c.label_priors)
+                 norm_d=str(c.norm_d), label_priors=c.label_priors, fakes='each clipped to C, no noise' if c.clip_fakes else 'unclipped')
         if c.target_epsilon is not None: s['target_epsilon'] = c.target_epsilon
         return s
 
@@ -178,7 +178,7 @@ class DPEngine:
         c = self.t.cfg
         return (f"DP-SGD on D: noise multiplier {self.noise_multiplier:.4g}, max grad norm {c.max_grad_norm:g}, q = {self.sample_rate:.4g} "
                 f"(Poisson), {self.steps_per_epoch} steps/epoch, δ = {self.delta:.3g}, {c.accountant} accountant; D norm: {c.norm_d}; "
-                f"fake labels {c.label_priors}, class loss unweighted")
+                f"fake labels {c.label_priors}, class loss unweighted; fakes' gradients {'clipped to C' if c.clip_fakes else 'unclipped'}")
 
     def checkpoint_items(self)->dict:
         return dict(dp=self.summary(), dp_state=dict(secret=self.secret, noise_rng=self.noise_gen.get_state(),
@@ -198,11 +198,12 @@ class DPEngine:
         self.accountant = make_accountant(self.t.cfg.accountant, st['history'])
 
 # %% ../nbs/12_dp.ipynb #6e006658
-def _real_loss_fn(kind:str, alpha:float, has_classes:bool):
+def _sample_loss_fn(kind:str, alpha:float, has_classes:bool, real:bool=True):
+    "One sample's D loss: the adversarial term for real (or fake) plus α times the class cross-entropy."
+    adv = adv_real if real else adv_fake
     def f(out, xi, yi):
         d, c = out
-        adv = adv_real(kind, d)
-        return adv + (alpha * F.cross_entropy(c, yi) if has_classes else 0.)
+        return adv(kind, d) + (alpha * F.cross_entropy(c, yi) if has_classes else 0.)
     return f
 
 @patch
@@ -213,21 +214,31 @@ def d_step(self:DPEngine, x, y)->dict:
     yf, z = t._fake_batch(B)
     with torch.no_grad(): fake = t.G(z)
     t.opt_d.zero_grad(set_to_none=True)
-    d_f, c_f = D(fake)
-    adv_f = adv_fake(c.loss, d_f)
-    cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
-    loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
-    loss_f.backward()                                    # fake part: ordinary gradient, no clipping, no noise
-    grads, losses, outs = private_grads(D, _real_loss_fn(c.loss, c.alpha_region, c_f is not None), x, y,
-                                              c.max_grad_norm, self.noise_multiplier, B, self.noise_gen)
+    n_exp = 2 * B if c.clip_fakes else B                 # the divisor: expected real (+ fake) samples
+    if c.clip_fakes:                                     # each fake's gradient clipped to C too, no noise (Bie et al.: one clipped backward over both)
+        grads_f, _, (d_f, c_f) = private_grads(D, _sample_loss_fn(c.loss, c.alpha_region, D.fc_c is not None, real=False), fake, yf,
+                                               c.max_grad_norm, 0., n_exp)
+        with torch.no_grad(): adv_f = adv_fake(c.loss, d_f); cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
+        loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
+    else:                                                # fake part: ordinary gradient, no clipping, no noise
+        d_f, c_f = D(fake)
+        adv_f = adv_fake(c.loss, d_f)
+        cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
+        loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
+        loss_f.backward()
+    grads, losses, outs = private_grads(D, _sample_loss_fn(c.loss, c.alpha_region, c_f is not None), x, y,
+                                        c.max_grad_norm, self.noise_multiplier, n_exp, self.noise_gen)
     d_r, c_r = outs if outs is not None else (None, None)
-    for p, g in zip([p for p in D.parameters() if p.requires_grad], grads): p.grad = g if p.grad is None else p.grad + g
+    params = [p for p in D.parameters() if p.requires_grad]
+    if c.clip_fakes: grads = [g + gf for g, gf in zip(grads, grads_f)]
+    for p, g in zip(params, grads): p.grad = g if p.grad is None else p.grad + g
     t.opt_d.step()
     self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
     if c.loss == 'wgan-clip': clip_weights_(D, c.clip_value)
     with torch.no_grad():
         adv_r = adv_real(c.loss, d_r, 'sum') / B if len(x) else torch.tensor(0.)
     out = dict(adv_d=(adv_r + adv_f).item(), loss_d=(losses.sum().item() / B + loss_f.item()), real_batch=len(x))
+    if c.loss in BCE_LOSSES: out['acc_fake'] = (d_f < 0).float().mean().item()   # on fakes only: post-processing, no privacy cost (`DStepSchedule`)
     if cls_f is not None:
         cls_r = F.cross_entropy(c_r, y, reduction='sum').item() / B if len(x) else 0.
         out.update(cls_d=cls_r + cls_f.item(), y_fake=yf.cpu(), pred_fake=c_f.argmax(1).cpu(),

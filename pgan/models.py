@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
            'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT',
-           'debias_eigenvalues', 'fit_moment_gaussians', 'mlp', 'MLPGenerator', 'MLPCritic']
+           'debias_eigenvalues', 'fit_moment_gaussians', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
+           'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -353,3 +354,48 @@ class MLPCritic(nn.Module):
         super().__init__()
         self.net = mlp(n_in, 1, hidden, n_hidden)
     def forward(self, x): return self.net(x).squeeze(1)
+
+# %% ../nbs/10_models.ipynb #705210e9
+def _dct_scale(dct:LowPassDCT)->float:   # √(pixels / coefficients): a volume of RMS 1 has a code of RMS `scale`
+    return math.sqrt(dct.n_channels * dct.size[0] * dct.size[1] / math.prod(dct.latent_shape))
+
+class DCTGenerator(nn.Module):
+    "One-hot class ‖ noise → an MLP → low-frequency DCT coefficients → the fixed inverse DCT → (C, H, W) volume in [-1, 1]."
+    def __init__(self,
+                 n_classes:int=3,      # K
+                 n_channels:int=9,     # C
+                 size=64,              # image size: int or (H, W)
+                 keep=None,            # (kc, kh, kw) frequencies kept (default `dct_keep`)
+                 width:int=512,        # hidden units of each of the MLP's 3 hidden layers
+                 z_dim:int=64):        # noise dimension
+        super().__init__()
+        self.n_classes, self.n_channels, self.z_dim = n_classes, n_channels, z_dim
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.dct = LowPassDCT(n_channels, self.size, keep)
+        self.scale = _dct_scale(self.dct)
+        self.net = mlp(n_classes + z_dim, math.prod(self.dct.latent_shape), width, 3)
+    make_z = Generator.make_z
+    def forward(self, z): return self.dct(self.net(z).view(len(z), *self.dct.latent_shape) * self.scale).clamp(-1, 1)
+
+class DCTDiscriminator(nn.Module):
+    "(C, H, W) volume → its low-frequency DCT coefficients → an MLP without normalisation → (real/fake logit, class logits)."
+    def __init__(self,
+                 n_classes:int=3,      # K; 0 for an unconditional discriminator
+                 n_channels:int=9,     # C
+                 size=64,              # image size: int or (H, W)
+                 keep=None,            # (kc, kh, kw) frequencies kept (default `dct_keep`)
+                 width:int=512,        # hidden units of each of its 2 hidden layers
+                 neg_slope:float=0.2): # LeakyReLU slope
+        super().__init__()
+        self.n_classes = n_classes
+        self.dct = LowPassDCT(n_channels, (size, size) if isinstance(size, int) else tuple(size), keep)
+        self.scale = _dct_scale(self.dct)
+        self.features = nn.Sequential(nn.Linear(math.prod(self.dct.latent_shape), width), nn.LeakyReLU(neg_slope),
+                                      nn.Linear(width, width), nn.LeakyReLU(neg_slope))
+        self.fc_d = nn.Linear(width, 1)
+        self.fc_c = nn.Linear(width, n_classes) if n_classes else None
+    def forward(self, x):
+        h = self.features(self.dct.encode(x).flatten(1) / self.scale)
+        return self.fc_d(h).squeeze(1), (self.fc_c(h) if self.fc_c is not None else None)
+    predict = Discriminator.predict
+

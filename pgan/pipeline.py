@@ -72,8 +72,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant'}
 
 def train_stage_key(cfg, data_key:str)->str:
-    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'})
+    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, the adaptive D schedule only when on, so older keys stay valid)."
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
