@@ -12,7 +12,7 @@ __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGA
            'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
-import copy, dataclasses, json, math, os, re, shutil, sys, threading, time
+import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -356,6 +356,8 @@ def _build(self:GANTrainer):
         first = self.d_sched.rate if self.d_sched is not None else c.diter
         if first > steps:
             raise PganError(f"the generator would never take a step: the discriminator takes {first} steps per generator step, but the run has only {steps} discriminator steps in all ({c.epochs} epochs); lower diter or d_schedule's first rate, or train longer")
+        if c.arch == 'dctgan' and steps < 200:
+            warnings.warn(f"arch dctgan takes only {steps} discriminator steps on these {len(self.data)} volumes (batch {c.batch_size}, {c.epochs} epochs): its profile is sized for thousands of volumes; lower batch_size or raise epochs")
 
 # %% ../nbs/11_train.ipynb #23e81b07
 class DStepSchedule:
