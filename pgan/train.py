@@ -26,7 +26,7 @@ from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_
 
 # %% ../nbs/11_train.ipynb #861f3857
 LOSSES = ('acgan', 'wgan-gp', 'wgan-clip', 'dcgan')
-ARCHS = ('acgan', 'latent', 'moments', 'dctgan')   # dctgan: an MLP GAN on the public low-frequency DCT code (`10_models`), the DP-SGD method that fits a CPU's budget; the paper's G/D trained with `loss`; the two-stage autoencoder + latent Gaussians (`10_models`); class Gaussians from a one-shot (private) release of the moments of low-frequency DCT codes (`12_dp`)
+ARCHS = ('acgan', 'latent', 'moments', 'dctgan')   # the paper's G/D trained with `loss`; the two-stage autoencoder + latent Gaussians (`10_models`); class Gaussians from a one-shot (private) release of the moments of low-frequency DCT codes (`12_dp`); an MLP GAN on the same public DCT code (`10_models`), the DP-SGD method that fits a CPU's budget
 
 GAN_ARCHS = ('acgan', 'dctgan')   # the archs trained as a generator against a discriminator
 
