@@ -218,14 +218,11 @@ def d_step(self:DPEngine, x, y)->dict:
     if c.clip_fakes:                                     # each fake's gradient clipped to C too, no noise (Bie et al.: one clipped backward over both)
         grads_f, _, (d_f, c_f) = private_grads(D, _sample_loss_fn(c.loss, c.alpha_region, D.fc_c is not None, real=False), fake, yf,
                                                c.max_grad_norm, 0., n_exp)
-        with torch.no_grad(): adv_f = adv_fake(c.loss, d_f); cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
-        loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
-    else:                                                # fake part: ordinary gradient, no clipping, no noise
-        d_f, c_f = D(fake)
-        adv_f = adv_fake(c.loss, d_f)
-        cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
-        loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
-        loss_f.backward()
+    else: d_f, c_f = D(fake)                             # fake part: ordinary gradient, no clipping, no noise
+    adv_f = adv_fake(c.loss, d_f)
+    cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
+    loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
+    if not c.clip_fakes: loss_f.backward()
     grads, losses, outs = private_grads(D, _sample_loss_fn(c.loss, c.alpha_region, c_f is not None), x, y,
                                         c.max_grad_norm, self.noise_multiplier, n_exp, self.noise_gen)
     d_r, c_r = outs if outs is not None else (None, None)
