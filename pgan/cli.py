@@ -92,6 +92,7 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--num-workers', 'num_workers', _nonneg_int, 'DataLoader worker processes (default 0)'),
     ('--d-schedule', 'd_schedule', str, "adaptive discriminator steps per generator step instead of --diter, e.g. 1,2,5,10,20,50: one rate up when D's accuracy on fakes (an EMA) falls to --d-threshold (default: off; arch dctgan: 1,2,5,10,20,50)"),
     ('--d-threshold', 'd_threshold', float, 'adaptive schedule: the accuracy at which the rate rises (default 0.6)'),
+    ('--diffaug', 'diffaug', str, "DiffAugment policy for the discriminator's inputs, real and fake: any of color, translation, cutout separated by commas (default: none)"),
     ('--clip-residual', 'clip_residual', _pos_float, "arch moments: bound on a volume's distance from its class mean, as an RMS pixel value (default 0.25)"),
     ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)"),
 ]
@@ -108,6 +109,7 @@ def _add_train(sub):
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
     p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
+    p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
     p.add_argument('--resume', type=Path, metavar='CHECKPOINT', help='continue the run of this checkpoint')
@@ -137,7 +139,7 @@ def _train_config(args):
     from pgan.train import make_config, load_checkpoint, TrainConfig
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture or None, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
     if args.arch is not None or args.texture: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch and --texture")
     if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
@@ -262,6 +264,8 @@ def _add_run(sub):
     p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)")
+    p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
+    p.add_argument('--diffaug', help="DiffAugment policy for the discriminator's inputs: any of color, translation, cutout separated by commas (default: none)")
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')
     p.add_argument('--spaces', type=_csv, help='feature spaces for the evaluation (profile default)')
     p.add_argument('--gate', help='release-gate rules (exit 3 when one fails), e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0"')
@@ -277,7 +281,7 @@ def cmd_run(args)->int:
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture or None, ema=args.ema)
+                     texture=args.texture or None, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

@@ -71,6 +71,7 @@ def private_grads(model,                  # the network (D); its parameters get 
                   expected_batch:float,   # divisor: q·N, the expected batch size
                   generator=None,         # torch.Generator of the noise (secret under DP)
                   chunk:int=64,           # samples per vmap call
+                  pass_labels:bool=False, # also give the model each sample's label (a projection discriminator)
                  )->tuple:                # (gradients like model.parameters(), per-sample losses, model outputs or None if empty)
     "DP-SGD gradient of the mean loss over a Poisson batch: clip each sample's gradient to C, sum, add N(0, σ²C²), divide."
     names = [k for k, p in model.named_parameters() if p.requires_grad]
@@ -78,7 +79,7 @@ def private_grads(model,                  # the network (D); its parameters get 
     buffers = dict(model.named_buffers())
     present = []                                         # which of the model's outputs are not None (set while tracing)
     def one(p, xi, yi):
-        out = functional_call(model, (p, buffers), (xi[None],))
+        out = functional_call(model, (p, buffers), (xi[None], yi[None]) if pass_labels else (xi[None],))
         l = loss_fn(out, xi[None], yi[None])
         present[:] = [o is not None for o in out]
         return l, (l.detach(), tuple(o.detach()[0] for o in out if o is not None))
@@ -213,18 +214,20 @@ def d_step(self:DPEngine, x, y)->dict:
     D, B = t.D, c.batch_size
     yf, z = t._fake_batch(B)
     with torch.no_grad(): fake = t.G(z)
+    x, fake = t._aug(x), t._aug(fake)              # DiffAugment: each real volume's clipped gradient is that of its augmented copy
     t.opt_d.zero_grad(set_to_none=True)
+    proj = getattr(D, 'embed', None) is not None           # a projection D is given each sample's label
     n_exp = 2 * B if c.clip_fakes else B                 # the divisor: expected real (+ fake) samples
     if c.clip_fakes:                                     # each fake's gradient clipped to C too, no noise (Bie et al.: one clipped backward over both)
         grads_f, _, (d_f, c_f) = private_grads(D, _sample_loss_fn(c.loss, c.alpha_region, D.fc_c is not None, real=False), fake, yf,
-                                               c.max_grad_norm, 0., n_exp)
-    else: d_f, c_f = D(fake)                             # fake part: ordinary gradient, no clipping, no noise
+                                               c.max_grad_norm, 0., n_exp, pass_labels=proj)
+    else: d_f, c_f = D(fake, yf)                           # fake part: ordinary gradient, no clipping, no noise
     adv_f = adv_fake(c.loss, d_f)
     cls_f = F.cross_entropy(c_f, yf) if c_f is not None else None
     loss_f = adv_f + (c.alpha_region * cls_f if cls_f is not None else 0.)
     if not c.clip_fakes: loss_f.backward()
     grads, losses, outs = private_grads(D, _sample_loss_fn(c.loss, c.alpha_region, c_f is not None), x, y,
-                                        c.max_grad_norm, self.noise_multiplier, n_exp, self.noise_gen)
+                                        c.max_grad_norm, self.noise_multiplier, n_exp, self.noise_gen, pass_labels=proj)
     d_r, c_r = outs if outs is not None else (None, None)
     params = [p for p in D.parameters() if p.requires_grad]
     if c.clip_fakes: grads = [g + gf for g, gf in zip(grads, grads_f)]

@@ -90,7 +90,8 @@ class Discriminator(nn.Module):
                  size=64,              # image size: int or (H, W)
                  width:int=64,         # net size (the paper's default 64)
                  norm:str=None,        # None (paper default), 'batch', 'group' (DP-SGD) or 'layer' (WGAN-GP critic)
-                 neg_slope:float=0.2): # LeakyReLU slope
+                 neg_slope:float=0.2,  # LeakyReLU slope
+                 projection:bool=False): # add the projection term ⟨embed(y), h(x)⟩ to the real/fake logit when `forward` is given the labels (Miyato & Koyama 2018)
         super().__init__()
         self.n_classes = n_classes
         n, (h0, w0) = conv_layout(size)
@@ -102,11 +103,14 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.fc_d = nn.Linear(width, 1)
         self.fc_c = nn.Linear(width, n_classes) if n_classes else None
+        self.embed = nn.Embedding(n_classes, width) if projection and n_classes else None
         self.apply(init_weights)
+        if self.embed is not None: nn.init.zeros_(self.embed.weight)   # starts as the plain discriminator
 
-    def forward(self, x):
-        h = self.features(x)
-        return self.fc_d(h).squeeze(1), (self.fc_c(h) if self.fc_c is not None else None)
+    def forward(self, x, y=None):   # y: (N,) labels, used by a projection discriminator only
+        h = self.features(x); d = self.fc_d(h).squeeze(1)
+        if self.embed is not None and y is not None: d = d + (self.embed(y) * h).sum(1)
+        return d, (self.fc_c(h) if self.fc_c is not None else None)
 
     @torch.no_grad()
     def predict(self, x):
@@ -394,7 +398,7 @@ class DCTDiscriminator(nn.Module):
                                       nn.Linear(width, width), nn.LeakyReLU(neg_slope))
         self.fc_d = nn.Linear(width, 1)
         self.fc_c = nn.Linear(width, n_classes) if n_classes else None
-    def forward(self, x):
+    def forward(self, x, y=None):   # y: ignored (as the plain `Discriminator` without projection)
         h = self.features(self.dct.encode(x).flatten(1) / self.scale)
         return self.fc_d(h).squeeze(1), (self.fc_c(h) if self.fc_c is not None else None)
     predict = Discriminator.predict

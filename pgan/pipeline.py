@@ -73,7 +73,7 @@ DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta
 
 def train_stage_key(cfg, data_key:str)->str:
     "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, the adaptive D schedule only when on, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'})
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
@@ -90,7 +90,7 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     t = GANTrainer(cfg, paths['train'], paths.get('holdout'), out=folder)
     if have is not None: log(f"train: resuming {folder} from epoch {have} to {cfg.epochs}"); t.resume(ckpt)
     elif cfg.arch == 'moments': log(f"train: moments, one release of {cfg.z_dim} principal directions of low-frequency DCT codes, into {folder}")
-    else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}, into {folder}")
+    else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}{', projection discriminator' if cfg.projection else ''}{f', DiffAugment {cfg.diffaug}' if cfg.diffaug else ''}, into {folder}")
     if t.dp is not None: log(f"train: {t.dp.describe()}")
     t.fit()
     mark_stage(folder, key, 'done', epochs=cfg.epochs)
@@ -142,6 +142,8 @@ def run_pipeline(out,                        # the run folder
                  dp:dict=None,               # DP settings for training, e.g. dict(dp=True, target_epsilon=8.): DP-SGD, or the moment release of arch 'moments' (see `12_dp`)
                  arch:str=None,              # generator architecture: 'acgan', 'latent' or 'moments' (default: the profile's)
                  texture:bool=None,          # latent arch: also sample its noise model (`TrainConfig.texture`)
+                 projection:bool=None,       # arch acgan: a projection discriminator (`TrainConfig.projection`; default: the profile's)
+                 diffaug:str=None,           # DiffAugment policy of the discriminator's inputs, e.g. 'color,translation,cutout' (`TrainConfig.diffaug`; default: the profile's)
                  ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default: the profile's, an average over the last third of the run for demo; 0: off)
                  log=None,                   # callable(str) for stage messages (default: stderr)
                 )->dict:                     # {'metrics', 'report', 'checkpoint', 'synthetic', 'data'}
@@ -152,7 +154,7 @@ def run_pipeline(out,                        # the run folder
     say = log or (lambda s: print(s, file=sys.stderr))
     P = dict(RUN_PROFILES[profile]); n = n_synthetic or P['n_synthetic']; sp = list(spaces or P['spaces'])
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
-    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, ema=ema, **(dp or {}))
+    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
     out = Path(out); t0 = time.time()
     for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
         if p.exists() and not p.is_dir(): raise PganError(f"--out {out}: {p} is a file, not a folder")

@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGAN_PROFILE', 'MOMENTS_PROFILE', 'DEFAULT_ARCH',
-           'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES', 'CKPT_FORMAT', 'd_step_rates', 'TrainConfig', 'make_config',
-           'adv_real', 'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_', 'gradient_penalty', 'ema_update',
-           'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer', 'build_models',
-           'DStepSchedule', 'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer',
-           'ProgressBar', 'TensorBoard', 'default_callbacks', 'fixed_noise_samples', 'save_volume_grid', 'save_grid',
-           'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
+           'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES', 'DIFFAUG_OPS', 'CKPT_FORMAT', 'd_step_rates', 'TrainConfig',
+           'make_config', 'adv_real', 'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_', 'gradient_penalty',
+           'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset',
+           'Callback', 'GANTrainer', 'build_models', 'DStepSchedule', 'balanced_accuracy', 'load_checkpoint',
+           'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks',
+           'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'init_distributed', 'weights_checksum',
+           'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
@@ -61,12 +62,14 @@ class TrainConfig:
     texture:bool = False          # latent arch: sample the noise model too: isotropic latent noise (probabilistic PCA) + each class's residual texture; off: it buries the anatomy in noise (`98_release_quality`)
     ema:float = 0.0               # decay of an exponential moving average of G's weights (bias-corrected), kept beside G and sampled from instead (0: off); arch acgan
     ema_horizon:float = 0.0       # instead of a fixed decay: the average spans this share of the run's G steps, decay = 1 − 1/(share · steps) (`ema_decay`; the demo profile: 1/3)
+    projection:bool = False       # arch acgan: a projection discriminator: D's real/fake logit gains ⟨embed(y), h(x)⟩, judging each volume against the class it claims (Miyato & Koyama 2018); the class head stays, weighted by alpha_region
     norm_g:str = None             # None or 'batch'
     norm_d:str = None             # None, 'batch', 'group' or 'layer'
     alpha_region:float = 1.0      # weight of the class loss
     class_weighted:bool = True    # weight the class loss by inverse class frequency
     label_priors:str = 'data'     # fake labels drawn from the training priors ('data') or 'uniform'
     data_augm:bool = False        # the paper's augmentations (zoom, rotation, crop, intensity shift)
+    diffaug:str = None            # DiffAugment policy for every discriminator input, real and fake, in the D and G steps: e.g. 'color,translation,cutout' (`diff_augment`); GAN archs
     gp_weight:float = 10.0        # WGAN-GP penalty weight
     clip_value:float = 0.01       # WGAN weight clipping
     seed:int = 0
@@ -106,6 +109,10 @@ class TrainConfig:
             if not 0 < self.d_threshold < 1: raise PganError(f"d_threshold must be an accuracy in (0, 1), got {self.d_threshold!r}")
             if not 0 <= self.d_beta < 1: raise PganError(f"d_beta must be an EMA decay in [0, 1), got {self.d_beta!r}")
             if not isinstance(self.d_grace, int) or self.d_grace < 1: raise PganError(f"d_grace must be a positive number of G steps, got {self.d_grace!r}")
+        if self.projection and (self.arch != 'acgan' or self.loss == 'dcgan'): raise PganError(f"projection conditions the paper's discriminator on the class: use arch 'acgan' with a class-conditional loss (not arch {self.arch!r} with loss {self.loss!r})")
+        if self.diffaug:
+            if self.arch not in GAN_ARCHS: raise PganError(f"diffaug augments a discriminator's inputs: arch {self.arch!r} has no discriminator; use arch 'acgan' or 'dctgan'")
+            diffaug_ops(self.diffaug)
         if self.label_priors not in ('data', 'uniform'): raise PganError(f"label_priors must be 'data' or 'uniform', got {self.label_priors!r}")
         if self.dp or self.noise_multiplier is not None or self.target_epsilon is not None or self.delta is not None:
             from pgan.dp import check_dp_config
@@ -178,13 +185,49 @@ def clip_weights_(model:torch.nn.Module, # a WGAN critic
     "WGAN weight clipping (Arjovsky et al. 2017), in place."
     for p in model.parameters(): p.clamp_(-bound, bound)
 
-def gradient_penalty(D, real, fake):
+def gradient_penalty(D, real, fake, y=None):   # y: the real samples' labels, for a projection D
     "WGAN-GP: (‖∇D(x̂)‖₂ − 1)² at random interpolates x̂ of real and fake samples, per sample."
     eps = torch.rand(len(real), *[1] * (real.dim() - 1), device=real.device)
     xh = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    d = D(xh)[0]                                        # D returns (logits, ...)
+    d = (D(xh) if y is None else D(xh, y))[0]           # D returns (logits, ...)
     g, = torch.autograd.grad(d.sum(), xh, create_graph=True)
     return ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+# %% ../nbs/11_train.ipynb #40b81da0
+DIFFAUG_OPS = ('color', 'translation', 'cutout')   # DiffAugment's default policy, in its order (Zhao et al. 2020)
+
+def diffaug_ops(policy)->tuple:   # e.g. 'color,translation,cutout' (None or '': none)
+    "The ops of a DiffAugment policy, checked."
+    ops = tuple(o.strip() for o in (policy or '').split(',') if o.strip())
+    bad = [o for o in ops if o not in DIFFAUG_OPS]
+    if bad: raise PganError(f"unknown DiffAugment op(s) {', '.join(map(repr, bad))}: use any of {', '.join(DIFFAUG_OPS)}, separated by commas")
+    return ops
+
+def diff_augment(x:torch.Tensor,   # (N, C, H, W) images in [−1, 1]; the C slices of a volume move together
+                 policy='color,translation,cutout', # comma-separated ops of `DIFFAUG_OPS`, applied in that order
+                 generator=None,   # torch.Generator (CPU) of the random draws
+                )->torch.Tensor:   # (N, C, H, W), differentiable with respect to `x`
+    "DiffAugment: random brightness and contrast, translation by up to 1/8 of each side, cutout of half the size; one draw per volume."
+    N, C, H, W = x.shape
+    u = lambda *s: torch.rand(*s, generator=generator).to(x.device)
+    for op in diffaug_ops(policy):
+        if op == 'color':
+            x = x + (u(N, 1, 1, 1) - 0.5)
+            m = x.mean((1, 2, 3), keepdim=True); x = (x - m) * (u(N, 1, 1, 1) + 0.5) + m
+        elif op == 'translation':
+            sh, sw = H // 8, W // 8
+            dy = torch.randint(-sh, sh + 1, (N, 1), generator=generator); dx = torch.randint(-sw, sw + 1, (N, 1), generator=generator)
+            iy = (torch.arange(H) + sh - dy).to(x.device); ix = (torch.arange(W) + sw - dx).to(x.device)   # (N, H), (N, W) rows of the padded image
+            rows = torch.gather(F.pad(x, (sw, sw, sh, sh)), 2, iy[:, None, :, None].expand(N, C, H, W + 2 * sw))   # two gathers: half the time of one 4-D index
+            x = torch.gather(rows, 3, ix[:, None, None, :].expand(N, C, H, W))
+        else:   # cutout: a (H/2, W/2) square whose centre is anywhere in the image
+            ch, cw = (H + 1) // 2, (W + 1) // 2
+            y0 = (u(N, 1) * H).long() - ch // 2; x0 = (u(N, 1) * W).long() - cw // 2
+            r, c = torch.arange(H, device=x.device), torch.arange(W, device=x.device)
+            keep = ~(((r >= y0) & (r < y0 + ch))[:, :, None] & ((c >= x0) & (c < x0 + cw))[:, None, :])
+            x = x * keep[:, None].to(x.dtype)
+    return x
+
 
 # %% ../nbs/11_train.ipynb #db9c1aa0
 @torch.no_grad()
@@ -301,7 +344,7 @@ def model_spec(self:GANTrainer)->dict:
         return dict(arch='latent', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width,
                     z_dim=c.z_dim, latent_channels=c.latent_channels)
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
-                norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes)
+                norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes, **({'projection': True} if c.projection else {}))
 
 @patch(as_prop=True)
 def sampler(self:GANTrainer):
@@ -321,7 +364,7 @@ def build_models(spec:dict):
         ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'])
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim']), ae.encoder
     G = Generator(spec['n_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['z_dim'], spec['norm_g'])
-    D = Discriminator(spec['d_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['norm_d'])
+    D = Discriminator(spec['d_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['norm_d'], projection=spec.get('projection', False))
     return G, D
 
 @patch
@@ -399,6 +442,11 @@ def _fake_batch(self:GANTrainer, n:int):
     return y.to(self.device), self.G.make_z(y.to(self.device), noise.to(self.device))
 
 @patch
+def _aug(self:GANTrainer, x):
+    "`x` through the run's DiffAugment policy (draws from the trainer's generator), or unchanged."
+    return diff_augment(x, self.cfg.diffaug, self.gen) if self.cfg.diffaug else x
+
+@patch
 def _cls_loss(self:GANTrainer, logits, y):
     return F.cross_entropy(logits, y, weight=self.weights) if logits is not None else logits
 
@@ -419,7 +467,8 @@ def d_step(self:GANTrainer, x, y)->dict:
     c, D = self.cfg, self.D
     yf, z = self._fake_batch(len(x))
     with torch.no_grad(): fake = self.G(z)
-    d_r, c_r = D(x); d_f, c_f = D(fake)
+    x, fake = self._aug(x), self._aug(fake)
+    d_r, c_r = D(x, y); d_f, c_f = D(fake, yf)             # the labels matter to a projection D only
     adv = adv_d_loss(c.loss, d_r, d_f)
     loss, out = adv, dict(adv_d=adv.item())
     if c.loss in BCE_LOSSES: out['acc_fake'] = (d_f < 0).float().mean().item()   # D's accuracy on the fakes (`DStepSchedule`)
@@ -428,7 +477,7 @@ def d_step(self:GANTrainer, x, y)->dict:
         loss = loss + c.alpha_region * cls
         out.update(cls_d=cls.item(), pred_real=c_r.argmax(1).cpu(), pred_fake=c_f.argmax(1).cpu(), y_fake=yf.cpu())
     if c.loss == 'wgan-gp':
-        gp = gradient_penalty(D, x, fake); loss = loss + c.gp_weight * gp; out['gp'] = gp.item()
+        gp = gradient_penalty(D, x, fake, y); loss = loss + c.gp_weight * gp; out['gp'] = gp.item()
     self.opt_d.zero_grad(set_to_none=True); loss.backward(); self._sync_grads(D); self.opt_d.step()
     if c.loss == 'wgan-clip': clip_weights_(D, c.clip_value)
     out['loss_d'] = loss.item()
@@ -441,7 +490,7 @@ def g_step(self:GANTrainer, n:int)->dict:
     self.D.requires_grad_(False)
     try:
         yg, z = self._fake_batch(n)
-        d, cl = self.D(self.G(z))
+        d, cl = self.D(self._aug(self.G(z)), yg)
         adv = adv_g_loss(c.loss, d)
         loss = adv + (c.alpha_region * self._cls_loss(cl, yg) if cl is not None else 0)
         self.opt_g.zero_grad(set_to_none=True); loss.backward(); self._sync_grads(self.G); self.opt_g.step()
