@@ -271,6 +271,7 @@ def _add_run(sub):
     p.add_argument('--gate', help='release-gate rules (exit 3 when one fails), e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0"')
     p.add_argument('--share-safe', action='store_true', help='keep real images out of the report')
     p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
+    p.add_argument('--cache-dir', type=Path, help='keep the classifiers trained on real data (TRTR) here and reuse them in later runs on the same data, e.g. a sweep over recipes or ε (changes no number)')
     p.add_argument('--seed', type=_nonneg_int, default=0, help='seed of every stage (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
     _add_dp(p)
@@ -281,7 +282,7 @@ def cmd_run(args)->int:
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture or None, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None)
+                     texture=args.texture or None, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

@@ -108,7 +108,7 @@ def _generate_stage(out:Path, ckpt:Path, n:int, seed:int, train_key:str, device:
     mark_stage(folder, key, 'done', n=n, seed=seed)
     return path, key
 
-def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opts:dict, log)->tuple:
+def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opts:dict, log, cache_dir=None)->tuple:   # cache_dir: of the TRTR classifiers, not in the key (it changes no number)
     "Evaluate into out/eval (metrics.json, report.html, figures with the generator's grids) or skip. Returns (metrics, key)."
     from pgan.evaluate import evaluate
     from pgan.report import write_report
@@ -120,7 +120,8 @@ def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opt
         log(f"evaluate: {folder} already done, skipped"); return json.loads((folder/'metrics.json').read_text()), key
     if folder.exists(): shutil.rmtree(folder)
     with staged_dir(folder) as tmp:
-        M = evaluate(paths['train'], paths['holdout'], synth, paths.get('external'), out=tmp, log=log, **opts)
+        uk = dict(opts['utility_kwargs'], cache_dir=cache_dir) if cache_dir and opts['utility_kwargs'] else opts['utility_kwargs']
+        M = evaluate(paths['train'], paths['holdout'], synth, paths.get('external'), out=tmp, log=log, **dict(opts, utility_kwargs=uk))
         for name, fig in generator_figures(LoadedGenerator(ckpt, 'cpu'), opts['seed']).items():
             with atomic_path(tmp/'figures'/name) as t: fig.savefig(t, format='png', dpi=90, bbox_inches='tight')
         write_report(tmp)
@@ -145,6 +146,7 @@ def run_pipeline(out,                        # the run folder
                  projection:bool=None,       # arch acgan: a projection discriminator (`TrainConfig.projection`; default: the profile's)
                  diffaug:str=None,           # DiffAugment policy of the discriminator's inputs, e.g. 'color,translation,cutout' (`TrainConfig.diffaug`; default: the profile's)
                  ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default: the profile's, an average over the last third of the run for demo; 0: off)
+                 cache_dir=None,             # folder that keeps the TRTR region classifiers for later runs on the same data (a sweep); changes no number
                  log=None,                   # callable(str) for stage messages (default: stderr)
                 )->dict:                     # {'metrics', 'report', 'checkpoint', 'synthetic', 'data'}
     "The main job: data → train → generate → evaluate → report, skipping stages that are already done."
@@ -165,6 +167,6 @@ def run_pipeline(out,                        # the run folder
     synth, kg = _generate_stage(out, ckpt, n, seed, kt, device, lambda m: step(3, m))
     opts = dict(spaces=sp, gate=gate, share_safe=share_safe, seed=seed, max_candidates=P['max_candidates'], n_boot=P['n_boot'],
                 utility=utility, utility_kwargs=P['utility'] if utility else None)
-    M, _ = _evaluate_stage(out, paths, synth, ckpt, (kd, kg), opts, lambda m: step(4, m))
+    M, _ = _evaluate_stage(out, paths, synth, ckpt, (kd, kg), opts, lambda m: step(4, m), cache_dir)
     say(f"done in {time.time() - t0:.0f} s")
     return dict(metrics=M, report=out/'eval'/'report.html', checkpoint=ckpt, synthetic=synth, data=paths)

@@ -5,7 +5,7 @@ evaluation in pixel space with the region classifiers) into runs/quality/<recipe
 are skipped (pgan run's stage keys). The table is printed and written to runs/quality/quality.json, which
 nbs/98_release_quality.ipynb shows. Recipes are compared at about equal training time: see the `train s` column.
 
-    python tools/quality.py [--recipes acgan,latent] [--seeds 0,1,2] [--out runs/quality]
+    python tools/quality.py [--recipes acgan,latent] [--seeds 0,1,2] [--out runs/quality] [--json runs/quality/other.json]
 """
 import argparse, json, subprocess, sys
 from pathlib import Path
@@ -25,7 +25,7 @@ DEFAULT = 'acgan_ema'     # the recipe of `--profile demo` without --arch or --e
 
 def run_one(recipe, seed, out):
     cmd = [str(Path(sys.executable).parent/'pgan'), 'run', '--profile', 'demo', '--seed', str(seed), '--spaces', 'pixel',
-           '--out', str(out), *RECIPES[recipe]]
+           '--out', str(out), '--cache-dir', str(out.parent/'.cache'), *RECIPES[recipe]]   # the TRTR classifiers of a seed's phantom are trained once for all recipes
     print('$', ' '.join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -76,6 +76,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--recipes', default=','.join(RECIPES)); ap.add_argument('--seeds', default='0,1,2')
     ap.add_argument('--out', default='runs/quality', type=Path)
+    ap.add_argument('--json', type=Path, help='where the table goes (default: OUT/quality.json, which 98_release_quality shows; name another file for a prototype run)')
     a = ap.parse_args()
     rec, seeds = a.recipes.split(','), [int(s) for s in a.seeds.split(',')]
     for r in rec:
@@ -87,7 +88,7 @@ if __name__ == '__main__':
             run_one(r, s, f)
             rows.setdefault(r, []).append(dict(seed=s, **summarise(f)))
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out/'quality.json').write_text(json.dumps(dict(seeds=seeds, recipes=rows), indent=1))
+    (a.json or a.out/'quality.json').write_text(json.dumps(dict(seeds=seeds, recipes=rows), indent=1))
     if DEFAULT in rows and len(rows[DEFAULT]) > 1:       # the numbers `make demo` prints its headline beside (tools/headline.py)
         S = rows[DEFAULT]
         doc = {k: dict(mean=float(np.mean([s[k] for s in S])), sd=float(np.std([s[k] for s in S], ddof=1)),
