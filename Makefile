@@ -21,7 +21,7 @@ help:
 	@echo "make test-slow   the tests including cells marked #| slow"
 	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
 	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
-	@echo "make tradeoff    the DP sweeps into runs/tradeoff/, paper-size phantom, TRADEOFF_SEEDS=0 1, epsilon inf 10 3 1: the moment release and DP-SGD (arch dctgan); about 2 h from scratch on 2 cores (about 6 min a moment run, 7-9 min a dctgan run), then its paper page; make tradeoff-acgan: the AC-GAN under DP-SGD on the demo phantom"
+	@echo "make tradeoff    the DP sweeps into runs/tradeoff/, paper-size phantom, TRADEOFF_SEEDS=0 1, epsilon inf 10 3 1: the moment release and DP-SGD (arch dctgan); about 65 min from scratch on 2 cores (estimated from measured stages: a moment run about 2 min, a dctgan run 3.5-5 min, once the first evaluation on each phantom has trained and cached its real-data classifiers), then its paper page; make tradeoff-acgan: the AC-GAN under DP-SGD on the demo phantom"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
 	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,acgan_ema,latent,latent_texture,moments SEEDS=0,1,2 by default; about 90 min from scratch), then nbs/98_release_quality.ipynb"
