@@ -75,7 +75,7 @@ tradeoff: install
 	  for e in inf 10 3 1; do \
 	    for a in moments dctgan; do \
 	      $(BIN)/pgan run --profile demo --data-dir runs/tradeoff/paper_s$$s --arch $$a --spaces pixel --seed $$s --out runs/tradeoff/$${a}_e$${e}_s$$s --cache-dir runs/tradeoff/.cache \
-	        $$( [ $$e = inf ] || echo --dp --target-epsilon $$e ); \
+	        $$( [ $$e = inf ] || echo --dp --target-epsilon $$e ) $$( [ $$e$$a = infmoments ] && echo --z-dim 64 --dct-share 0.25 --no-texture ); \
 	    done; \
 	  done; \
 	done

@@ -93,6 +93,8 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--d-schedule', 'd_schedule', str, "adaptive discriminator steps per generator step instead of --diter, e.g. 1,2,5,10,20,50: one rate up when D's accuracy on fakes (an EMA) falls to --d-threshold (default: off; arch dctgan: 1,2,5,10,20,50)"),
     ('--d-threshold', 'd_threshold', float, 'adaptive schedule: the accuracy at which the rate rises (default 0.6)'),
     ('--diffaug', 'diffaug', str, "DiffAugment policy for the discriminator's inputs, real and fake: any of color, translation, cutout separated by commas (default: none)"),
+    ('--z-dim', 'z_dim', _pos_int, 'noise dimension; arch moments: principal directions of its Gaussian (default 2048 without DP, 64 under DP; at most the code size)'),
+    ('--dct-share', 'dct_share', _pos_float, "arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP; at most 4,096 coefficients)"),
     ('--clip-residual', 'clip_residual', _pos_float, "arch moments: bound on a volume's distance from its class mean, as an RMS pixel value (default 0.25)"),
     ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)"),
 ]
@@ -108,7 +110,7 @@ def _add_train(sub):
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
-    p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
+    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: also sample its noise model (an experiment, see 98_release_quality); moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone)")
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
@@ -139,8 +141,8 @@ def _train_config(args):
     from pgan.train import make_config, load_checkpoint, TrainConfig
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture or None, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
-    if args.arch is not None or args.texture: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch and --texture")
+        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+    if args.arch is not None or args.texture is not None: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch and --texture")
     if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
@@ -261,8 +263,10 @@ def _add_run(sub):
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
     p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (acgan)")
-    p.add_argument('--texture', action='store_true', help='latent arch: also sample its noise model (latent residual noise + residual texture); an experiment, see 98_release_quality')
+    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: also sample its noise model (an experiment, see 98_release_quality); moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone)")
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
+    p.add_argument('--z-dim', type=_pos_int, help='noise dimension; arch moments: principal directions of its Gaussian (default 2048 without DP, 64 under DP)')
+    p.add_argument('--dct-share', type=_pos_float, help="arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP)")
     p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)")
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--diffaug', help="DiffAugment policy for the discriminator's inputs: any of color, translation, cutout separated by commas (default: none)")
@@ -282,7 +286,7 @@ def cmd_run(args)->int:
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture or None, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
+                     texture=args.texture, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
            'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT',
-           'debias_eigenvalues', 'fit_moment_gaussians', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
-           'DCTDiscriminator']
+           'fit_texture_field', 'debias_eigenvalues', 'fit_moment_gaussians', 'mlp', 'MLPGenerator', 'MLPCritic',
+           'DCTGenerator', 'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -177,7 +177,8 @@ class LatentGenerator(nn.Module):
                  n_channels:int,       # C of the images
                  size,                 # (H, W) of the images
                  latent_shape:tuple,   # shape of one latent map (channels, h, w)
-                 z_dim:int=64):        # PCA components = noise dimension
+                 z_dim:int=64,         # PCA components = noise dimension
+                 texture_field:bool=False): # add a class-independent texture field above the decoder's band (`field`, `fit_texture_field`)
         super().__init__()
         d = int(math.prod(latent_shape))
         if not 1 <= z_dim <= d: raise PganError(f"z_dim must be between 1 and the latent size {d}, got {z_dim}")
@@ -189,6 +190,10 @@ class LatentGenerator(nn.Module):
         self.register_buffer('class_chol', torch.eye(z_dim).repeat(n_classes, 1, 1))   # Cholesky factors of the class covariances
         self.register_buffer('latent_sd', torch.zeros(n_classes))       # per-class SD of the latents outside the PCA space (probabilistic PCA)
         self.register_buffer('resid_amp', torch.zeros(n_classes, n_channels, *self.size))  # per-class amplitude spectrum of the decoder's residual (0: none)
+        self.texture_field = texture_field
+        if texture_field:   # buffers only when on: checkpoints without the field keep loading
+            self.register_buffer('field_amp', torch.zeros(n_channels, *self.size))   # amplitude spectrum of the per-pixel standardised residual
+            self.register_buffer('field_sd', torch.zeros(n_channels, *self.size))    # per-pixel SD of the residual (0: no field)
         self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
@@ -208,10 +213,20 @@ class LatentGenerator(nn.Module):
         w = code_noise(code, (self.n_channels, H, W))
         return torch.fft.ifft2(torch.fft.fft2(w) * amp / math.sqrt(H * W)).real
 
+    def field(self, code:torch.Tensor)->torch.Tensor:
+        "The texture field: noise with the standardised residual's spectrum (phases from `code`), its part in the decoder's band removed (a `LowPassDCT`'s), times the residual's SD at each pixel."
+        H, W = self.size
+        w = code_noise(code, (self.n_channels, H, W), stream=2)
+        t = torch.fft.ifft2(torch.fft.fft2(w) * self.field_amp / math.sqrt(H * W)).real
+        if hasattr(self.decoder, 'encode'): t = t - self.decoder(self.decoder.encode(t))   # the Gaussian already models that band
+        return t * self.field_sd
+
     def forward(self, code):
         code = code.view(len(code), -1)
         x = self.decoder(self.latents(code))
-        return (x + self.residual(code) if bool(self.resid_amp.any()) else x).clamp(-1, 1)   # a linear decoder (`LowPassDCT`) can overshoot
+        if bool(self.resid_amp.any()): x = x + self.residual(code)
+        if self.texture_field and bool(self.field_sd.any()): x = x + self.field(code)
+        return x.clamp(-1, 1)   # a linear decoder (`LowPassDCT`) can overshoot
     make_z = Generator.make_z
 
 # %% ../nbs/10_models.ipynb #0efb1bba
@@ -273,10 +288,17 @@ def dct_matrix(n:int,      # signal length
     m[0] /= math.sqrt(2)
     return m.float()
 
-def dct_keep(shape:tuple)->tuple:  # (C, H, W) of the volumes → (kc, kh, kw) kept frequencies
-    "The default low-pass: up to 3 slice (channel) frequencies and a quarter of each image axis, at least 8 (all of a shorter axis)."
+def dct_keep(shape:tuple,          # (C, H, W) of the volumes
+             share:float=0.25,     # share of each image axis's frequencies kept (at least 8, all of a shorter axis)
+             max_coefs:int=4096,   # at most this many coefficients: both image axes shrink alike to fit
+            )->tuple:              # (kc, kh, kw) kept frequencies
+    "The low-pass: up to 3 slice (channel) frequencies and `share` of each image axis (default a quarter), at least 8 (all of a shorter axis), at most `max_coefs` coefficients."
     C, H, W = shape
-    return (min(C, 3), min(H, max(8, H // 4)), min(W, max(8, W // 4)))
+    if not 0 < share <= 1: raise PganError(f"dct_share must be a share of each axis's frequencies in (0, 1], got {share!r}")
+    kc, kh, kw = min(C, 3), min(H, max(8, int(H * share))), min(W, max(8, int(W * share)))
+    if kc * kh * kw > max_coefs:
+        f = math.sqrt(max_coefs / (kc * kh * kw)); kh, kw = min(kh, max(8, int(kh * f))), min(kw, max(8, int(kw * f)))
+    return kc, kh, kw
 
 class LowPassDCT(nn.Module):
     "A fixed low-pass orthonormal 3-D DCT of (C, H, W) volumes: `encode` → (kc, kh, kw) coefficients, `forward` → volumes."
@@ -294,6 +316,26 @@ class LowPassDCT(nn.Module):
             self.register_buffer(name, dct_matrix(n, k), persistent=False)   # a function of the shape: not stored in checkpoints
     def encode(self, x): return torch.einsum('nchw,ac,bh,dw->nabd', x, self.mc, self.mh, self.mw)
     def forward(self, z): return torch.einsum('nabd,ac,bh,dw->nchw', z, self.mc, self.mh, self.mw)
+
+# %% ../nbs/10_models.ipynb #ba9d878a
+@torch.no_grad()
+def fit_texture_field(G:LatentGenerator, # a generator built with `texture_field=True`; its `field_sd` and `field_amp` are set
+                      residuals,         # callable → an iterable of (n, C, H, W) residual batches (volume − its decoded code); called twice
+                     )->LatentGenerator:
+    "Fit the texture field from the residuals: per-pixel SD (first pass), then the mean power spectrum of the standardised residuals (second pass)."
+    if not G.texture_field: raise PganError("this generator has no texture field: build it with texture_field=True")
+    s1 = s2 = None; n = 0
+    for r in residuals():
+        r = r.detach().double().cpu(); n += len(r)
+        s1, s2 = (r.sum(0), (r ** 2).sum(0)) if s1 is None else (s1 + r.sum(0), s2 + (r ** 2).sum(0))
+    if n < 2: raise PganError(f"the texture field needs at least 2 residuals, got {n}")
+    mean = s1 / n; sd = (s2 / n - mean ** 2).clamp(min=0).sqrt()
+    floor = 1e-3 * float(sd.max()) + 1e-12
+    power = torch.zeros_like(sd)
+    for r in residuals():
+        power += torch.fft.fft2((r.detach().double().cpu() - mean) / sd.clamp(min=floor)).abs().pow(2).sum(0)
+    G.field_sd.copy_(sd.float()); G.field_amp.copy_((power / n).sqrt().float())
+    return G
 
 # %% ../nbs/10_models.ipynb #e5ca6c0d
 def debias_eigenvalues(w,                # eigenvalues of a symmetric matrix = covariance + noise

@@ -142,7 +142,9 @@ def run_pipeline(out,                        # the run folder
                  utility:bool=True,          # train the region classifiers (TRTR vs TSTR)
                  dp:dict=None,               # DP settings for training, e.g. dict(dp=True, target_epsilon=8.): DP-SGD, or the moment release of arch 'moments' (see `12_dp`)
                  arch:str=None,              # generator architecture: 'acgan', 'latent' or 'moments' (default: the profile's)
-                 texture:bool=None,          # latent arch: also sample its noise model (`TrainConfig.texture`)
+                 texture:bool=None,          # latent arch: also sample its noise model; moments arch: its texture field (`TrainConfig.texture`; default: the arch's)
+                 z_dim:int=None,             # noise dimension; arch moments: principal directions (`TrainConfig.z_dim`; default: the arch's)
+                 dct_share:float=None,       # arch moments: share of each axis's frequencies in the DCT code (`TrainConfig.dct_share`; default: the arch's)
                  projection:bool=None,       # arch acgan: a projection discriminator (`TrainConfig.projection`; default: the profile's)
                  diffaug:str=None,           # DiffAugment policy of the discriminator's inputs, e.g. 'color,translation,cutout' (`TrainConfig.diffaug`; default: the profile's)
                  ema:float=None,             # decay of the generator's weight average, sampled from (`TrainConfig.ema`; default: the profile's, an average over the last third of the run for demo; 0: off)
@@ -156,7 +158,7 @@ def run_pipeline(out,                        # the run folder
     say = log or (lambda s: print(s, file=sys.stderr))
     P = dict(RUN_PROFILES[profile]); n = n_synthetic or P['n_synthetic']; sp = list(spaces or P['spaces'])
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
-    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
+    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
     out = Path(out); t0 = time.time()
     for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
         if p.exists() and not p.is_dir(): raise PganError(f"--out {out}: {p} is a file, not a folder")
