@@ -444,7 +444,7 @@ class DStepSchedule:
 def _fake_batch(self:GANTrainer, n:int):
     "Fake labels (from the class priors) and generator inputs, from the trainer's own generator."
     y = torch.multinomial(self.priors_t, n, replacement=True, generator=self.gen)
-    noise = torch.randn(n, self.cfg.z_dim, generator=self.gen)
+    noise = torch.randn(n, self.spec['z_dim'], generator=self.gen)   # the model's (arch moments: at most its code size)
     return y.to(self.device), self.G.make_z(y.to(self.device), noise.to(self.device))
 
 @patch
@@ -694,7 +694,7 @@ class SampleGrid(Callback):
     def before_fit(self):
         t = self.trainer
         g = torch.Generator().manual_seed(t.cfg.seed + 12345)
-        self.noise, self.bg = torch.randn(1, t.cfg.z_dim, generator=g).repeat(t.n_classes, 1), _Background()
+        self.noise, self.bg = torch.randn(1, t.spec['z_dim'], generator=g).repeat(t.n_classes, 1), _Background()
     def after_epoch(self):
         t = self.trainer
         if t.epoch % t.cfg.grid_every and t.epoch != t.cfg.epochs: return
