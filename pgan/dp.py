@@ -319,8 +319,8 @@ def release_moments(self:GANTrainer, batch_size:int=256)->dict:
     self.priors = fit_moment_gaussians(self.G.cpu(), m['counts'], m['means'], m['within'], m['within_noise_sd']); self.G.to(self.device)
     self.priors_t = torch.tensor(self.priors, dtype=torch.float)
     if self.G.texture_field:   # never under DP (`TrainConfig`): two more passes, the residual's per-pixel SD and spectrum
-        dct = self.D
-        fit_texture_field(self.G.cpu(), lambda: (x - dct.cpu()(dct.cpu().encode(x)) for x, _ in DataLoader(self.train_ds, batch_size=batch_size))); self.G.to(self.device); dct.to(self.device)
+        dct, dev = self.D, self.device
+        fit_texture_field(self.G, lambda: (x.to(dev) - dct(dct.encode(x.to(dev))) for x, _ in DataLoader(self.train_ds, batch_size=batch_size)))
     self.n_batches = math.ceil(len(self.train_ds) / batch_size); self.step += 1
     secs = time.perf_counter() - t0
     out = dict(seconds=secs, img_per_s=len(self.train_ds) / max(secs, 1e-9))
