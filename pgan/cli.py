@@ -216,7 +216,7 @@ def _add_evaluate(sub):
     p.add_argument('--external', type=Path, help='another study: train vs external is reported as distribution shift')
     p.add_argument('--out', required=True, type=Path, help='output folder')
     p.add_argument('--spaces', type=_csv, default=['pixel'], help='feature spaces, comma-separated: pixel,umap,cnn,ae (default pixel)')
-    p.add_argument('--attacks', type=_csv, default=['pairwise', 'density', 'mc', 'domias'], help='attacks (default all: pairwise,density,mc,domias)')
+    p.add_argument('--attacks', type=_csv, default=['pairwise', 'density', 'mc', 'domias', 'subspace'], help='attacks (default all: pairwise,density,mc,domias,subspace)')   # = pgan.evaluate.ATTACK_NAMES (tested): not imported here, the CLI starts fast
     p.add_argument('--gate', help='release-gate rules, e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0" (exit 3 when one fails)')
     p.add_argument('--share-safe', action='store_true', help='keep real images out of the report and figures')
     p.add_argument('--no-fidelity', action='store_true', help='skip the fidelity metrics')

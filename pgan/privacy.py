@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['ATTACKS', 'AGGREGATES', 'GROUP_COLORS', 'pairwise_scores', 'density_scores', 'mc_scores', 'domias_scores',
-           'score_candidates', 'dcr', 'dcr_summary', 'exact_copies', 'attack_auc', 'topk_composition',
-           'aggregate_by_patient', 'plot_attack_roc', 'hist_kde', 'plot_topk', 'plot_cluster_ranks', 'threatening_toy']
+           'subspace_scores', 'halves', 'score_candidates', 'dcr', 'dcr_summary', 'exact_copies', 'attack_auc',
+           'topk_composition', 'aggregate_by_patient', 'plot_attack_roc', 'hist_kde', 'plot_topk', 'plot_cluster_ranks',
+           'threatening_toy']
 
 # %% ../nbs/32_privacy.ipynb #7905805c
 import numpy as np
@@ -108,18 +109,52 @@ def domias_scores(candidates,              # (n, d) or (n, ...) candidates
     except np.linalg.LinAlgError: raise PganError(f"DOMIAS: the synthetic or reference set is degenerate in {k} PCA dimensions (singular covariance); use fewer components")
     return ks.logpdf(c) - _kde_logpdf(kr, c, loo)
 
+# %% ../nbs/32_privacy.ipynb #194e26b2
+def subspace_scores(candidates,             # (n, d) or (n, ...) candidates
+                    synthetic,              # (m, d) or (m, ...) synthetic samples
+                    n_components:int=256,   # principal directions of the synthetic set (at most m / 4 and d / 4)
+                    seed:int=0,             # seed of the randomised SVD and of the subsample it is fitted on
+                    max_fit:int=10_000,     # fit on at most this many synthetic samples (a seeded subsample)
+                   )->np.ndarray:           # (n,) minus the share of each candidate's centred energy outside the subspace
+    "Subspace membership score: how much of a candidate the synthetic set's top principal directions explain (higher = member)."
+    C, S = _rows(candidates, 'candidates'), _rows(synthetic, 'synthetic')
+    _same_dim(('candidates', C), ('synthetic', S))
+    k = min(n_components, len(S) // 4, C.shape[1] // 4)
+    if k < 1: raise PganError(f"the subspace attack needs at least 4 synthetic samples of at least 4 values, got {len(S)} of {C.shape[1]}")
+    fit_on = S[np.sort(np.random.default_rng(seed).choice(len(S), max_fit, replace=False))] if len(S) > max_fit else S
+    pca = PCA(k, svd_solver='randomized', random_state=seed).fit(np.asarray(fit_on, np.float32))
+    out = np.empty(len(C))
+    for a in range(0, len(C), 1024):                                   # candidates in pieces: bounded memory
+        X = np.asarray(C[a:a + 1024], np.float64) - pca.mean_
+        tot = (X ** 2).sum(1); out[a:a + 1024] = -(tot - ((X @ pca.components_.T) ** 2).sum(1)) / np.where(tot > 0, tot, 1)
+    return out
+
 # %% ../nbs/32_privacy.ipynb #648c7b98
-ATTACKS = {'pairwise': pairwise_scores, 'density': density_scores, 'mc': mc_scores, 'domias': domias_scores,
+ATTACKS = {'pairwise': pairwise_scores, 'density': density_scores, 'mc': mc_scores, 'domias': domias_scores, 'subspace': subspace_scores,
            'min_distance': lambda c, s, **kw: pairwise_scores(c, s, normalise=False, **kw)}
+
+def halves(n:int,            # rows
+           patients=None,    # (n,) patient of each row: a patient's rows go to the same half
+           seed:int=0,       # seed of the assignment
+          )->np.ndarray:     # (n,) 0 or 1
+    "Split rows into two halves at random, whole patients at a time when they are given (alternate assignment of a seeded shuffle: the halves differ by at most one patient)."
+    rng = np.random.default_rng(seed)
+    inv = np.arange(n) if patients is None else np.unique(np.asarray(patients).ravel(), return_inverse=True)[1]
+    if len(inv) != n: raise PganError(f"{len(inv)} patient ids for {n} rows")
+    k = int(inv.max()) + 1 if n else 0
+    f = np.empty(k, int); f[rng.permutation(k)] = np.arange(k) % 2
+    return f[inv]
 
 def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e.g. {'train': ..., 'holdout': ..., 'external': ...}
                      synthetic,               # (m, ...) synthetic samples
-                     attack:str='pairwise',   # 'pairwise', 'density', 'mc', 'domias' or 'min_distance' (GAN-Leaks)
-                     reference:str=None,      # DOMIAS only: the group that serves as reference sample (leave-one-out)
+                     attack:str='pairwise',   # 'pairwise', 'density', 'mc', 'domias', 'subspace' or 'min_distance' (GAN-Leaks)
+                     reference:str=None,      # DOMIAS only: the group that serves as reference sample (cross-fitted in halves)
+                     reference_patients=None, # DOMIAS only: (n_reference,) patient of each reference row: halves hold whole patients
+                     seed:int=0,              # DOMIAS only: seed of the halves
                      joined=None,             # (Σ n_g, ...) the groups' rows already concatenated in their order, when the caller holds them so (saves a copy)
                      **kwargs                 # passed to the attack (metric, radius, quantile, n_components)
                     )->dict:                  # name -> (n_g,) scores
-    "Score all candidate groups in one call (one radius or one reference density for all), split back by group."
+    "Score all candidate groups in one call (one radius for all; DOMIAS: each half of every group against the other half of the reference group), split back by group."
     if attack not in ATTACKS: raise PganError(f"unknown attack {attack!r}: use one of {', '.join(ATTACKS)}")
     if not groups: raise PganError("no candidate groups given")
     R = {k: _rows(v, f'candidates {k!r}') for k, v in groups.items()}
@@ -128,9 +163,13 @@ def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e
     elif len(joined) != sum(map(len, R.values())): raise PganError(f"joined has {len(joined)} rows, the groups {sum(map(len, R.values()))}")
     if attack == 'domias':
         if reference not in R: raise PganError(f"DOMIAS needs reference= one of the groups {list(R)}, got {reference!r}")
-        idx = np.concatenate([np.arange(len(v)) if k == reference else np.full(len(v), -1) for k, v in R.items()])
-        kwargs = dict(kwargs, reference=R[reference], reference_index=idx)
-    s = ATTACKS[attack](joined, synthetic, **kwargs)
+        half = np.concatenate([halves(len(v), reference_patients if k == reference else None, seed + j) for j, (k, v) in enumerate(R.items())])
+        ref_half = halves(len(R[reference]), reference_patients, seed + list(R).index(reference))
+        if min(np.bincount(ref_half, minlength=2)) < 2: raise PganError(f"DOMIAS scores each half of the candidates against the other half of {reference!r}: it needs at least 2 samples (patients) in each half")
+        s = np.empty(len(joined))
+        for h in (0, 1):   # a candidate's reference never holds it, nor its patient
+            s[half == h] = domias_scores(joined[half == h], synthetic, reference=R[reference][ref_half != h], **kwargs)
+    else: s = ATTACKS[attack](joined, synthetic, **kwargs)
     ends = np.cumsum([len(v) for v in R.values()])
     return dict(zip(R, np.split(s, ends[:-1])))
 
@@ -184,18 +223,36 @@ def _boot_auc(m:np.ndarray, n:np.ndarray, n_boot:int, seed:int, batch:int=100)->
         out.append((r - len(m) * (len(m) + 1) / 2) / (len(m) * len(n)))
     return np.concatenate(out)
 
+def _cluster_boot_auc(m:np.ndarray, n:np.ndarray, gm, gn, n_boot:int, seed:int)->np.ndarray:
+    "AUC of `n_boot` bootstrap resamples of whole clusters (patients) on each side: the rows of a cluster stay together."
+    rng, out = np.random.default_rng(seed), np.empty(n_boot)
+    rows = lambda g: [np.flatnonzero(inv == j) for inv in [np.unique(np.asarray(g).ravel(), return_inverse=True)[1]] for j in range(inv.max() + 1)]
+    cm, cn = rows(gm), rows(gn)
+    for b in range(n_boot):
+        a = np.concatenate([cm[j] for j in rng.integers(0, len(cm), len(cm))]); c = np.concatenate([cn[j] for j in rng.integers(0, len(cn), len(cn))])
+        r = rankdata(np.r_[m[a], n[c]])[:len(a)].sum()
+        out[b] = (r - len(a) * (len(a) + 1) / 2) / (len(a) * len(c))
+    return out
+
 # %% ../nbs/32_privacy.ipynb #42c6d392
 def attack_auc(scores_members,      # (n_m,) scores of members (train); higher = member
                scores_nonmembers,   # (n_n,) scores of non-members (holdout or external)
                n_boot:int=1000,     # bootstrap resamples for the CI (0: no CI)
                seed:int=0,          # bootstrap seed
+               patients_members=None,    # (n_m,) patient of each member score: the bootstrap then resamples whole patients
+               patients_nonmembers=None, # (n_n,) patient of each non-member score (both or neither)
               )->dict:              # auc, auc_ci (2.5 %, 97.5 %), tpr_at_fpr_0.01, tpr_at_fpr_0.001
-    "ROC AUC of a membership attack with a bootstrap 95 % CI and the TPR at FPR 1 % and 0.1 %."
+    "ROC AUC of a membership attack with a bootstrap 95 % CI (of whole patients when they are given) and the TPR at FPR 1 % and 0.1 %."
     m, n = _scores(scores_members, 'members'), _scores(scores_nonmembers, 'non-members')
     y, s = np.r_[np.ones(len(m)), np.zeros(len(n))], np.r_[m, n]
     fpr, tpr, _ = roc_curve(y, s)
     res = dict(auc=float(roc_auc_score(y, s)))
-    res['auc_ci'] = [float(v) for v in np.percentile(_boot_auc(m, n, n_boot, seed), [2.5, 97.5])] if n_boot else [np.nan, np.nan]
+    if (patients_members is None) != (patients_nonmembers is None): raise PganError("give the patients of both members and non-members, or of neither")
+    clustered = patients_members is not None
+    if clustered and (len(np.ravel(patients_members)) != len(m) or len(np.ravel(patients_nonmembers)) != len(n)):
+        raise PganError(f"patients must give one id per score: {len(np.ravel(patients_members))} for {len(m)} members, {len(np.ravel(patients_nonmembers))} for {len(n)} non-members")
+    boot = (lambda: _cluster_boot_auc(m, n, patients_members, patients_nonmembers, n_boot, seed)) if clustered else (lambda: _boot_auc(m, n, n_boot, seed))
+    res['auc_ci'] = [float(v) for v in np.percentile(boot(), [2.5, 97.5])] if n_boot else [np.nan, np.nan]
     for a in (0.01, 0.001): res[f'tpr_at_fpr_{a}'] = float(tpr[fpr <= a].max())
     return res
 
