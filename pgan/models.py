@@ -178,7 +178,8 @@ class LatentGenerator(nn.Module):
                  size,                 # (H, W) of the images
                  latent_shape:tuple,   # shape of one latent map (channels, h, w)
                  z_dim:int=64,         # PCA components = noise dimension
-                 texture_field:bool=False): # add a class-independent texture field above the decoder's band (`field`, `fit_texture_field`)
+                 texture_field:bool=False,  # add a class-independent texture field above the decoder's band (`field`, `fit_texture_field`)
+                 code_remainder:bool=False): # add independent noise per code value for the variance the principal directions leave out (`fit_moment_gaussians`)
         super().__init__()
         d = int(math.prod(latent_shape))
         if not 1 <= z_dim <= d: raise PganError(f"z_dim must be between 1 and the latent size {d}, got {z_dim}")
@@ -194,6 +195,10 @@ class LatentGenerator(nn.Module):
         if texture_field:   # buffers only when on: checkpoints without the field keep loading
             self.register_buffer('field_amp', torch.zeros(n_channels, *self.size))   # amplitude spectrum of the per-pixel standardised residual
             self.register_buffer('field_sd', torch.zeros(n_channels, *self.size))    # per-pixel SD of the residual (0: no field)
+        self.code_remainder = code_remainder
+        if code_remainder:
+            self.register_buffer('remainder_sd', torch.zeros(d))                 # per code value: SD left out by the directions (0: none)
+            self.register_buffer('class_offset', torch.zeros(n_classes, d))     # the part of each class mean outside the directions: the means stay exact
         self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
@@ -204,6 +209,7 @@ class LatentGenerator(nn.Module):
         if bool(self.latent_sd.any()):          # isotropic noise in the directions the PCA space leaves out
             w = code_noise(code, (self.basis.shape[1],), stream=1)
             z = z + (c @ self.latent_sd)[:, None] * (w - (w @ self.basis.T) @ self.basis)
+        if self.code_remainder: z = z + c @ self.class_offset + code_noise(code, (self.basis.shape[1],), stream=3) * self.remainder_sd   # exact class means; a diagonal Gaussian: the factor model's independent part
         return z.view(len(code), *self.latent_shape)
 
     def residual(self, code:torch.Tensor)->torch.Tensor:
@@ -356,7 +362,7 @@ def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are s
                          within,             # (d, d) pooled within-class covariance (may be noisy and indefinite)
                          noise_sd:float=0.,  # SD of the symmetric noise on each entry of `within` (0: exact): its eigenvalues are debiased
                         )->np.ndarray:       # the class priors: counts / their sum
-    "Set `G`'s PCA space and class Gaussians from class counts, class means and a shared within-class covariance."
+    "Set `G`'s PCA space and class Gaussians from class counts, class means and a shared within-class covariance (and, with `G.code_remainder`, the variance of each code value its directions leave out)."
     n, M, S = np.maximum(np.asarray(counts, float), 1.), np.asarray(means, float), np.asarray(within, float)
     K, d = M.shape
     if len(n) != K or K != G.n_classes or d != G.basis.shape[1] or S.shape != (d, d):
@@ -372,6 +378,9 @@ def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are s
     for name, v in (('latent_mean', mu), ('basis', Vt), ('class_mean', (M - mu) @ Vt.T), ('class_chol', np.repeat(chol[None], K, 0))):
         getattr(G, name).copy_(torch.as_tensor(v, dtype=torch.float32))
     G.latent_sd.zero_(); G.resid_amp.zero_()
+    if G.code_remainder:   # a factor model: the directions' covariance + the diagonal of what they leave out
+        G.remainder_sd.copy_(torch.as_tensor(np.sqrt(np.clip(np.diag(S) - np.einsum('ij,ik,kj->j', Vt, Sp, Vt), 0, None)), dtype=torch.float32))
+        G.class_offset.copy_(torch.as_tensor((M - mu) - (M - mu) @ Vt.T @ Vt, dtype=torch.float32))
     return p
 
 # %% ../nbs/10_models.ipynb #6cc05179

@@ -89,7 +89,7 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     mark_stage(folder, key, 'running', epochs=cfg.epochs)
     t = GANTrainer(cfg, paths['train'], paths.get('holdout'), out=folder)
     if have is not None: log(f"train: resuming {folder} from epoch {have} to {cfg.epochs}"); t.resume(ckpt)
-    elif cfg.arch == 'moments': log(f"train: moments, one release of {cfg.z_dim} principal directions of low-frequency DCT codes, into {folder}")
+    elif cfg.arch == 'moments': log(f"train: moments, one release of " + (f"one principal direction per 8 training patients (at most {cfg.z_dim}) + independent noise per code value" if cfg.auto_directions else f"{cfg.z_dim} principal directions") + f" of low-frequency DCT codes, into {folder}")
     else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}{', projection discriminator' if cfg.projection else ''}{f', DiffAugment {cfg.diffaug}' if cfg.diffaug else ''}, into {folder}")
     if t.dp is not None: log(f"train: {t.dp.describe()}")
     t.fit()

@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGAN_PROFILE', 'MOMENTS_PROFILE', 'MOMENTS_PUBLIC',
-           'DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES', 'DIFFAUG_OPS', 'CKPT_FORMAT', 'd_step_rates',
-           'TrainConfig', 'make_config', 'adv_real', 'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_',
-           'gradient_penalty', 'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay', 'TrainData', 'epoch_loader',
-           'training_dataset', 'Callback', 'GANTrainer', 'build_models', 'DStepSchedule', 'balanced_accuracy',
-           'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard',
-           'default_callbacks', 'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'init_distributed',
-           'weights_checksum', 'plot_training', 'read_metrics']
+           'DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES', 'DIFFAUG_OPS', 'CKPT_FORMAT',
+           'public_directions', 'd_step_rates', 'TrainConfig', 'make_config', 'adv_real', 'adv_fake', 'adv_d_loss',
+           'adv_g_loss', 'clip_weights_', 'gradient_penalty', 'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay',
+           'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer', 'build_models', 'DStepSchedule',
+           'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar',
+           'TensorBoard', 'default_callbacks', 'fixed_noise_samples', 'save_volume_grid', 'save_grid',
+           'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
@@ -24,6 +24,15 @@ from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights
 from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, ResidualSpectrum, LowPassDCT, dct_keep, module_device, DCTGenerator, DCTDiscriminator
+
+# %% ../nbs/11_train.ipynb #3c25c216
+def public_directions(n_units:int,   # independent units of the training set: patients (samples when there are no patient ids)
+                      per:int=8,     # units per direction
+                      cap:int=64,    # at most this many
+                     )->int:         # principal directions a moment model fitted without DP keeps (≥ 1)
+    "How many principal directions a moment model fitted without noise may keep: one per `per` patients, at most `cap`."
+    if not isinstance(n_units, (int, np.integer)) or n_units < 1: raise PganError(f"n_units must be a positive integer, got {n_units!r}")
+    return int(max(1, min(cap, n_units // per)))
 
 # %% ../nbs/11_train.ipynb #861f3857
 LOSSES = ('acgan', 'wgan-gp', 'wgan-clip', 'dcgan')
@@ -61,6 +70,7 @@ class TrainConfig:
     clip_residual:float = 0.25    # moments arch: public bound on a code's distance from its class mean, as an RMS pixel value (× √(C·H·W)); larger residuals are shortened to it
     texture:bool = False          # latent arch: sample the noise model too: isotropic latent noise (probabilistic PCA) + each class's residual texture; off: it buries the anatomy in noise (`98_release_quality`); moments arch (not under DP): add the class-independent texture field above the code's band (`fit_texture_field`)
     dct_share:float = 0.25        # moments arch: share of each image axis's frequencies in the DCT code (`dct_keep`; at most 4,096 coefficients)
+    auto_directions:bool = False  # arch moments without DP: keep `public_directions` of the training patients (z_dim is the ceiling) and model what they leave out by independent noise per code value
     ema:float = 0.0               # decay of an exponential moving average of G's weights (bias-corrected), kept beside G and sampled from instead (0: off); arch acgan
     ema_horizon:float = 0.0       # instead of a fixed decay: the average spans this share of the run's G steps, decay = 1 − 1/(share · steps) (`ema_decay`; the demo profile: 1/3)
     projection:bool = False       # arch acgan: a projection discriminator: D's real/fake logit gains ⟨embed(y), h(x)⟩, judging each volume against the class it claims (Miyato & Koyama 2018); the class head stays, weighted by alpha_region
@@ -95,6 +105,7 @@ class TrainConfig:
             if self.epochs != 1: raise PganError(f"arch 'moments' releases the moments once: epochs must be 1, got {self.epochs!r} (each further release would spend privacy for nothing)")
             if not (isinstance(self.clip_residual, (int, float)) and 0 < self.clip_residual <= 2): raise PganError(f"clip_residual must be in (0, 2] (an RMS pixel value for images in [-1, 1]), got {self.clip_residual!r}")
             if self.data_augm: raise PganError("arch 'moments' uses no augmentation: leave out data_augm")
+            if self.auto_directions and self.dp: raise PganError("auto_directions fits the moment model's directions and remainder without noise: leave it out under DP")
             if self.texture and self.dp: raise PganError("the moment model's texture field is fitted from the private volumes without noise: leave out texture under DP")
             dct_keep((3, 64, 64), self.dct_share)   # a share in (0, 1]
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
@@ -136,7 +147,7 @@ LATENT_PROFILES = {   # arch 'latent': Adam at 1e-3 on an L1 reconstruction loss
 }
 DCTGAN_PROFILE = dict(arch='dctgan', width=256, z_dim=64, batch_size=256, epochs=10, lr=2e-4, checkpoint_every=5, ema_horizon=1/3, d_schedule='1,2,5,10,20,50', clip_fakes=True)   # every profile: MLPs on 768 DCT coefficients, sized for thousands of volumes (300 steps on the paper-size phantom: 1.5 min, 3 min under DP-SGD; `94_paper_tradeoff`)
 MOMENTS_PROFILE = dict(arch='moments', z_dim=64, epochs=1, checkpoint_every=1)   # one pass over the data, every profile; 64 principal directions of the class-pooled codes
-MOMENTS_PUBLIC = dict(z_dim=2048, dct_share=0.5, texture=True)   # arch moments without DP: the Gaussian on half of each axis's frequencies (3 × 32 × 32 of a 9 × 64 × 64 volume), up to 2,048 principal directions, and the texture field above them (`98_release_quality`); under DP the code stays small: the noise grows with it
+MOMENTS_PUBLIC = dict(z_dim=64, dct_share=0.5, texture=True, auto_directions=True)   # arch moments without DP: the Gaussian on half of each axis's frequencies (3 × 32 × 32 of a 9 × 64 × 64 volume) as a factor model — `public_directions` of the training patients (at most 64) + independent noise per code value — and the texture field above them (`98_release_quality`); under DP the code stays small: the noise grows with it
 DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'acgan', 'paper': 'acgan'}   # the latent arch is not the default yet: it blurs and leaks a little, and its texture option fools the metrics (`98_release_quality`)
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
 DP_DEFAULTS = dict(label_priors='uniform', class_weighted=False)   # nothing derived from the private class counts (`12_dp`); the weight average stays: it is post-processing of the private generator, free under DP
@@ -146,7 +157,9 @@ def make_config(profile:str='demo', **overrides)->TrainConfig:
     if profile not in PROFILES: raise PganError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     arch = overrides.get('arch') or ('acgan' if overrides.get('dp') or overrides.get('loss') not in (None, 'acgan') else DEFAULT_ARCH[profile])
     kw = dict(LATENT_PROFILES[profile] if arch == 'latent' else MOMENTS_PROFILE if arch == 'moments' else DCTGAN_PROFILE if arch == 'dctgan' else PROFILES[profile])
-    if arch == 'moments' and not overrides.get('dp'): kw.update(MOMENTS_PUBLIC)
+    if arch == 'moments' and not overrides.get('dp'):
+        kw.update(MOMENTS_PUBLIC)
+        if overrides.get('z_dim') is not None: kw['auto_directions'] = False   # an explicit z_dim: exactly that many directions, nothing else
     if str(overrides.get('loss')).startswith('wgan'): kw.update(WGAN_DEFAULTS)
     if overrides.get('dp'):
         kw.update(DP_DEFAULTS)
@@ -341,8 +354,12 @@ def model_spec(self:GANTrainer)->dict:
     c = self.cfg
     if c.arch == 'moments':
         keep = dct_keep(self.shape, c.dct_share)
-        return dict(arch='moments', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), z_dim=min(c.z_dim, math.prod(keep)),
-                    keep=list(keep), **({'texture': True} if c.texture else {}))
+        z = min(c.z_dim, math.prod(keep))
+        if c.auto_directions:   # one direction per 8 patients (samples without patient ids), z_dim the ceiling; the rest by independent noise
+            pt = getattr(self.train_ds, 'patients', None)
+            z = min(z, public_directions(len(np.unique(pt)) if pt is not None else len(self.train_ds)))
+        return dict(arch='moments', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), z_dim=z,
+                    keep=list(keep), **({'texture': True} if c.texture else {}), **({'remainder': True} if c.auto_directions else {}))
     if c.arch == 'dctgan':
         return dict(arch='dctgan', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                     keep=list(dct_keep(self.shape)), d_classes=0 if c.loss == 'dcgan' else self.n_classes)
@@ -365,7 +382,7 @@ def build_models(spec:dict):
                 DCTDiscriminator(spec['d_classes'], spec['n_channels'], size, keep, spec['width']))
     if spec.get('arch') == 'moments':
         dct = LowPassDCT(spec['n_channels'], tuple(spec['size']), spec['keep'])
-        return LatentGenerator(dct, spec['n_classes'], spec['n_channels'], tuple(spec['size']), dct.latent_shape, spec['z_dim'], texture_field=spec.get('texture', False)), dct
+        return LatentGenerator(dct, spec['n_classes'], spec['n_channels'], tuple(spec['size']), dct.latent_shape, spec['z_dim'], texture_field=spec.get('texture', False), code_remainder=spec.get('remainder', False)), dct
     if spec.get('arch') == 'latent':
         ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'])
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim']), ae.encoder

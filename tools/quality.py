@@ -16,7 +16,8 @@ RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space (decoded means)
     'latent_texture': ['--arch', 'latent', '--texture'],   # the same + its noise model: latent residual noise (probabilistic PCA) + residual texture
     'moments': ['--arch', 'moments', '--z-dim', '64', '--dct-share', '0.25', '--no-texture'],    # class Gaussians of low-frequency DCT codes from their exact moments (the DP method of `12_dp` without noise: its code and 64 directions)
-    'moments_field': ['--arch', 'moments'],    # the moment model without DP: half of each axis's frequencies, 2,048 directions, the texture field above them (`fit_texture_field`, `10_models`)
+    'moments_field': ['--arch', 'moments', '--z-dim', '2048'],    # the moment model without DP as first measured: half of each axis's frequencies, 2,048 directions (it memorises: the subspace attack finds its members), the texture field above them (`fit_texture_field`, `10_models`)
+    'moments_factor': ['--arch', 'moments'],    # the moment model without DP now: a factor model of the same code — one direction per 8 training patients + independent noise per code value (`public_directions`, `11_train`) — and the texture field
     'acgan_ema': ['--arch', 'acgan', '--ema', '0.999'],
     'acgan_ema_proj': ['--arch', 'acgan', '--ema', '0.999', '--projection'],   # the demo default with a projection discriminator (`Discriminator(projection=True)`, `10_models`)
     'acgan_ema_da': ['--arch', 'acgan', '--ema', '0.999', '--diffaug', 'color,translation,cutout'],   # the demo default + DiffAugment on every D input (`diff_augment`, `11_train`)      # the demo default: the same AC-GAN sampled from the (bias-corrected) moving average of its generator's weights; 0.999 is bit for bit the decay the default's horizon gives here (`ema_decay`: a third of 40 × 75 steps)
