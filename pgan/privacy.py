@@ -150,7 +150,7 @@ def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e
                      attack:str='pairwise',   # 'pairwise', 'density', 'mc', 'domias', 'subspace' or 'min_distance' (GAN-Leaks)
                      reference:str=None,      # DOMIAS only: the group that serves as reference sample (cross-fitted in halves)
                      reference_patients=None, # DOMIAS only: (n_reference,) patient of each reference row: halves hold whole patients
-                     seed:int=0,              # DOMIAS only: seed of the halves
+                     seed:int=0,              # DOMIAS: seed of the halves; subspace: of its randomised SVD
                      joined=None,             # (Σ n_g, ...) the groups' rows already concatenated in their order, when the caller holds them so (saves a copy)
                      **kwargs                 # passed to the attack (metric, radius, quantile, n_components)
                     )->dict:                  # name -> (n_g,) scores
@@ -169,7 +169,7 @@ def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e
         s = np.empty(len(joined))
         for h in (0, 1):   # a candidate's reference never holds it, nor its patient
             s[half == h] = domias_scores(joined[half == h], synthetic, reference=R[reference][ref_half != h], **kwargs)
-    else: s = ATTACKS[attack](joined, synthetic, **kwargs)
+    else: s = ATTACKS[attack](joined, synthetic, **(dict(seed=seed) if attack == 'subspace' else {}), **kwargs)
     ends = np.cumsum([len(v) for v in R.values()])
     return dict(zip(R, np.split(s, ends[:-1])))
 
