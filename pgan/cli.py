@@ -93,24 +93,24 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--d-schedule', 'd_schedule', str, "adaptive discriminator steps per generator step instead of --diter, e.g. 1,2,5,10,20,50: one rate up when D's accuracy on fakes (an EMA) falls to --d-threshold (default: off; arch dctgan: 1,2,5,10,20,50)"),
     ('--d-threshold', 'd_threshold', float, 'adaptive schedule: the accuracy at which the rate rises (default 0.6)'),
     ('--diffaug', 'diffaug', str, "DiffAugment policy for the discriminator's inputs, real and fake: any of color, translation, cutout separated by commas (default: none)"),
-    ('--z-dim', 'z_dim', _pos_int, 'noise dimension; arch moments: principal directions of its Gaussian (default without DP: one per 8 training patients, at most 64, the rest as independent noise per code value; 64 under DP; at most the code size)'),
+    ('--z-dim', 'z_dim', _pos_int, 'noise dimension; archs moments and latent: principal directions of their Gaussian (default without DP: one per 8 training patients, at most 64, the rest as independent noise per code value; moments under DP: 64; at most the code size)'),
     ('--dct-share', 'dct_share', _pos_float, "arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP; at most 4,096 coefficients)"),
     ('--clip-residual', 'clip_residual', _pos_float, "arch moments: bound on a volume's distance from its class mean, as an RMS pixel value (default 0.25)"),
-    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)"),
+    ('--ema', 'ema', float, "sample from an exponential moving average of G's weights with this decay, 0 turns it off (default for arch acgan with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)"),
 ]
 
 def _add_train(sub):
     p = sub.add_parser('train', help='train a class-conditional GAN on an HDF5 training set',
-                       description='Train a class-conditional GAN (AC-GAN by default) and write its run folder.')
+                       description='Train a class-conditional generator (profile demo: the latent model; quick and paper: the AC-GAN) and write its run folder.')
     p.add_argument('--data', required=True, type=Path, help='training HDF5 file')
     p.add_argument('--holdout', type=Path, help='held-out HDF5 file: logs D\'s class accuracy on unseen data')
     p.add_argument('--out', required=True, type=Path, help='run folder (must be new or empty unless --resume)')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo)')
-    p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space; moments: class Gaussians of low-frequency DCT codes from one release of their moments (private with --dp); dctgan: an MLP GAN on those DCT codes (DP-SGD that fits a CPU) (default: the profile's: acgan)")
+    p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="acgan: the paper's networks (trained with --loss); latent: autoencoder + class Gaussians in its latent space; moments: class Gaussians of low-frequency DCT codes from one release of their moments (private with --dp); dctgan: an MLP GAN on those DCT codes (DP-SGD that fits a CPU) (default: the profile's: latent for demo, acgan for quick and paper, and for --dp or another --loss)")
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
-    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: also sample its noise model (an experiment, see 98_release_quality); moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone)")
+    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)")
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
@@ -262,12 +262,12 @@ def _add_run(sub):
     p.add_argument('--out', required=True, type=Path, help='run folder')
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
-    p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (acgan)")
-    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: also sample its noise model (an experiment, see 98_release_quality); moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone)")
+    p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (latent for demo, acgan for quick and paper, and for --dp)")
+    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)")
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
-    p.add_argument('--z-dim', type=_pos_int, help='noise dimension; arch moments: principal directions of its Gaussian (default without DP: one per 8 training patients, at most 64, the rest as independent noise per code value; 64 under DP; at most the code size)')
+    p.add_argument('--z-dim', type=_pos_int, help='noise dimension; archs moments and latent: principal directions of their Gaussian (default without DP: one per 8 training patients, at most 64, the rest as independent noise per code value; moments under DP: 64; at most the code size)')
     p.add_argument('--dct-share', type=_pos_float, help="arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP)")
-    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)")
+    p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default for arch acgan with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)")
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--diffaug', help="DiffAugment policy for the discriminator's inputs: any of color, translation, cutout separated by commas (default: none)")
     p.add_argument('--n-synthetic', type=_pos_int, help='synthetic set size (profile default: quick 300, demo 2400, paper 10000)')

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
-           'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT',
-           'fit_texture_field', 'debias_eigenvalues', 'fit_moment_gaussians', 'mlp', 'MLPGenerator', 'MLPCritic',
-           'DCTGenerator', 'DCTDiscriminator']
+           'ContentTexture', 'fit_content_texture', 'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum',
+           'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field', 'debias_eigenvalues', 'fit_moment_gaussians',
+           'fit_class_covariances', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -168,9 +168,60 @@ def code_noise(code:torch.Tensor, # (N, ...) generator inputs
     return out.to(code.device)
 
 
+# %% ../nbs/10_models.ipynb #1112f64b
+class ContentTexture(nn.Module):
+    "Texture whose local SD follows the content: a small CNN maps a (decoded) volume to the log SD of the residual per pixel; the noise has the standardised residual's 3-D power spectrum (`amp`; 0: not fitted, no texture)."
+    def __init__(self,
+                 n_channels:int,   # C
+                 size,             # (H, W)
+                 width:int=32):    # channels of the net (it works at half resolution)
+        super().__init__()
+        H, W = size
+        act = lambda: nn.LeakyReLU(0.2)
+        self.net = nn.Sequential(nn.Conv2d(n_channels, width, 4, 2, 1), act(), nn.Conv2d(width, width, 3, 1, 1), act(),
+                                 nn.Conv2d(width, width, 3, 1, 2, dilation=2), act(), nn.Conv2d(width, n_channels, 3, 1, 1),
+                                 nn.Upsample(size=(H, W), mode='bilinear', align_corners=False))
+        self.register_buffer('amp', torch.zeros(n_channels, H, W))   # amplitude spectrum (3-D FFT) of the residual / its predicted SD
+    def log_sd(self, x): return self.net(x)
+    def forward(self,
+                x,        # (n, C, H, W) decoded volumes
+                noise):   # (n, C, H, W) standard normal
+        "The texture for `x`: `noise` coloured by `amp`, times the predicted SD."
+        t = torch.fft.ifftn(torch.fft.fftn(noise, dim=(-3, -2, -1)) * self.amp, dim=(-3, -2, -1)).real
+        return t * self.log_sd(x).exp()
+
+def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
+                        pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded); called epochs + 2 times
+                        epochs:int=4,        # passes of Adam over the pairs
+                        lr:float=2e-3,       # Adam learning rate
+                        seed:int=0,          # initialisation and order of updates
+                       )->ContentTexture:
+    "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel), then `amp` from the residuals divided by the predicted SD."
+    if epochs < 1: raise PganError(f"epochs must be a positive integer, got {epochs!r}")
+    with torch.random.fork_rng(devices=[]):   # a fresh start from `seed`, the caller's random state untouched
+        torch.manual_seed(seed)
+        for m in tex.net:
+            if hasattr(m, 'reset_parameters'): m.reset_parameters()
+    n = s2 = 0
+    with torch.no_grad():
+        for _, r in pairs(): n += r.numel(); s2 += float((r.double() ** 2).sum())
+    if n == 0: raise PganError("the content texture needs at least one residual")
+    with torch.no_grad(): tex.net[-2].bias.fill_(0.5 * math.log(max(s2 / n, 1e-12)))   # start at the residual's overall SD
+    opt = torch.optim.Adam(tex.net.parameters(), lr)
+    tex.train()
+    for _ in range(epochs):
+        for xh, r in pairs():
+            ls = tex.log_sd(xh); loss = (ls + 0.5 * r ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r; 0, e^ls) up to a constant
+            opt.zero_grad(); loss.backward(); opt.step()
+    tex.eval(); P, m = torch.zeros_like(tex.amp, dtype=torch.float64), 0
+    with torch.no_grad():
+        for xh, r in pairs(): P += (torch.fft.fftn(r / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2).sum(0).double(); m += len(r)
+        tex.amp.copy_((P / (m * math.prod(tex.amp.shape))).sqrt().float())
+    return tex
+
 # %% ../nbs/10_models.ipynb #9f4f8eb5
 class LatentGenerator(nn.Module):
-    "One-hot class ‖ noise → a class-conditional Gaussian sample in a PCA space of autoencoder latents → decoded (C, H, W) image (+ the optional noise model: `latent_sd`, `resid_amp`)."
+    "One-hot class ‖ noise → a class-conditional Gaussian sample in a PCA space of autoencoder latents → decoded (C, H, W) image (+ the optional noise models: `latent_sd`, `resid_amp`, the texture field, the content texture)."
     def __init__(self,
                  decoder:nn.Module,    # the autoencoder's decoder: latent map → image
                  n_classes:int,        # K
@@ -179,7 +230,8 @@ class LatentGenerator(nn.Module):
                  latent_shape:tuple,   # shape of one latent map (channels, h, w)
                  z_dim:int=64,         # PCA components = noise dimension
                  texture_field:bool=False,  # add a class-independent texture field above the decoder's band (`field`, `fit_texture_field`)
-                 code_remainder:bool=False): # add independent noise per code value for the variance the principal directions leave out (`fit_moment_gaussians`)
+                 code_remainder:bool=False,  # add independent noise per code value for the variance the principal directions leave out (`fit_moment_gaussians`)
+                 content_texture:bool=False):# add texture whose local SD the decoded volume sets (`ContentTexture`, `fit_content_texture`)
         super().__init__()
         d = int(math.prod(latent_shape))
         if not 1 <= z_dim <= d: raise PganError(f"z_dim must be between 1 and the latent size {d}, got {z_dim}")
@@ -199,6 +251,8 @@ class LatentGenerator(nn.Module):
         if code_remainder:
             self.register_buffer('remainder_sd', torch.zeros(d))                 # per code value: SD left out by the directions (0: none)
             self.register_buffer('class_offset', torch.zeros(n_classes, d))     # the part of each class mean outside the directions: the means stay exact
+        self.content_texture = content_texture
+        if content_texture: self.ctex = ContentTexture(n_channels, self.size)   # a submodule only when on: older checkpoints keep loading
         self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
@@ -232,6 +286,7 @@ class LatentGenerator(nn.Module):
         x = self.decoder(self.latents(code))
         if bool(self.resid_amp.any()): x = x + self.residual(code)
         if self.texture_field and bool(self.field_sd.any()): x = x + self.field(code)
+        if self.content_texture and bool(self.ctex.amp.any()): x = x + self.ctex(x, code_noise(code, (self.n_channels, *self.size), stream=4))
         return x.clamp(-1, 1)   # a linear decoder (`LowPassDCT`) can overshoot
     make_z = Generator.make_z
 
@@ -382,6 +437,24 @@ def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are s
         G.remainder_sd.copy_(torch.as_tensor(np.sqrt(np.clip(np.diag(S) - np.einsum('ij,ik,kj->j', Vt, Sp, Vt), 0, None)), dtype=torch.float32))
         G.class_offset.copy_(torch.as_tensor((M - mu) - (M - mu) @ Vt.T @ Vt, dtype=torch.float32))
     return p
+
+# %% ../nbs/10_models.ipynb #1cb9a90c
+@torch.no_grad()
+def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and class means are set (`fit_moment_gaussians`); its class factors are replaced
+                          latents,            # (N, ...) codes of the training set
+                          labels,             # (N,) their classes
+                         )->LatentGenerator:
+    "Give each class its own covariance in G's directions (Ledoit–Wolf around the class mean): one class's variation is not another's. A class with fewer than 2 samples keeps its factor."
+    from sklearn.covariance import ledoit_wolf
+    Z, y = torch.as_tensor(latents).flatten(1).double(), np.asarray(labels).astype(int)
+    if len(Z) != len(y): raise PganError(f"{len(Z)} latents but {len(y)} labels")
+    if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")
+    P = ((Z - G.latent_mean.double()) @ G.basis.double().T).numpy()
+    for k in range(G.n_classes):
+        if (y == k).sum() < 2: continue
+        S = ledoit_wolf(P[y == k])[0]
+        G.class_chol[k] = torch.as_tensor(np.linalg.cholesky(S + (1e-6 * np.trace(S) / G.z_dim + 1e-12) * np.eye(G.z_dim)), dtype=torch.float32)
+    return G
 
 # %% ../nbs/10_models.ipynb #6cc05179
 def mlp(n_in:int,           # input dimension

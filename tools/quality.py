@@ -13,8 +13,8 @@ import numpy as np
 
 RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan': ['--arch', 'acgan', '--ema', '0'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs), sampled from G itself
-    'latent': ['--arch', 'latent'],   # autoencoder + class Gaussians in its latent space (decoded means)
-    'latent_texture': ['--arch', 'latent', '--texture'],   # the same + its noise model: latent residual noise (probabilistic PCA) + residual texture
+    'latent': ['--arch', 'latent'],   # the latent arch now: autoencoder (12 epochs) + a factor model of its latents (one direction per 8 training patients + independent noise per latent value, `public_directions`) + the content texture (`ContentTexture`, `10_models`)
+    'latent_means': ['--arch', 'latent', '--z-dim', '64', '--no-texture', '--epochs', '15'],   # the latent arch as first measured: autoencoder (15 epochs) + one Gaussian per class in 64 PCA components of its latents, decoded means (its former noise model, `latent_texture` in the stored table, is gone: it buried the anatomy in noise)
     'moments': ['--arch', 'moments', '--z-dim', '64', '--dct-share', '0.25', '--no-texture'],    # class Gaussians of low-frequency DCT codes from their exact moments (the DP method of `12_dp` without noise: its code and 64 directions)
     'moments_field': ['--arch', 'moments', '--z-dim', '2048'],    # the moment model without DP as first measured: half of each axis's frequencies, 2,048 directions (it memorises: the subspace attack finds its members), the texture field above them (`fit_texture_field`, `10_models`)
     'moments_factor': ['--arch', 'moments'],    # the moment model without DP now: a factor model of the same code — one direction per 8 training patients + independent noise per code value (`public_directions`, `11_train`) — and the texture field
@@ -23,7 +23,7 @@ RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan_ema_da': ['--arch', 'acgan', '--ema', '0.999', '--diffaug', 'color,translation,cutout'],   # the demo default + DiffAugment on every D input (`diff_augment`, `11_train`)      # the demo default: the same AC-GAN sampled from the (bias-corrected) moving average of its generator's weights; 0.999 is bit for bit the decay the default's horizon gives here (`ema_decay`: a third of 40 × 75 steps)
 }
 
-DEFAULT = 'acgan_ema'     # the recipe of `--profile demo` without --arch or --ema (pgan.train.PROFILES, DEFAULT_ARCH)
+DEFAULT = 'latent'     # the recipe of `--profile demo` without --arch (pgan.train.DEFAULT_ARCH)
 
 def run_one(recipe, seed, out):
     cmd = [str(Path(sys.executable).parent/'pgan'), 'run', '--profile', 'demo', '--seed', str(seed), '--spaces', 'pixel',
