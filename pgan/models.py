@@ -410,6 +410,9 @@ def debias_eigenvalues(w,                # eigenvalues of a symmetric matrix = c
     return np.where(w > 2 * s, (w + np.sqrt(np.clip(w ** 2 - 4 * s ** 2, 0, None))) / 2, 0.)
 
 # %% ../nbs/10_models.ipynb #b5094b9d
+def _jitter_chol(S:np.ndarray)->np.ndarray:   # Cholesky factor of a covariance, with a jitter of 1e-6 of its mean variance
+    return np.linalg.cholesky(S + (1e-6 * np.trace(S) / len(S) + 1e-12) * np.eye(len(S)))
+
 @torch.no_grad()
 def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are set (its noise model is switched off)
                          counts,             # (K,) samples per class (may be noisy; clipped at 1)
@@ -429,7 +432,7 @@ def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are s
     T = S + ((M - mu).T * p) @ (M - mu)                            # total = within + between
     Vt = np.ascontiguousarray(np.linalg.eigh(T)[1][:, ::-1][:, :G.z_dim].T)             # top z_dim directions (rows)
     Sp = Vt @ S @ Vt.T
-    chol = np.linalg.cholesky(Sp + (1e-6 * np.trace(Sp) / G.z_dim + 1e-12) * np.eye(G.z_dim))
+    chol = _jitter_chol(Sp)
     for name, v in (('latent_mean', mu), ('basis', Vt), ('class_mean', (M - mu) @ Vt.T), ('class_chol', np.repeat(chol[None], K, 0))):
         getattr(G, name).copy_(torch.as_tensor(v, dtype=torch.float32))
     G.latent_sd.zero_(); G.resid_amp.zero_()
@@ -452,8 +455,7 @@ def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and
     P = ((Z - G.latent_mean.double()) @ G.basis.double().T).numpy()
     for k in range(G.n_classes):
         if (y == k).sum() < 2: continue
-        S = ledoit_wolf(P[y == k])[0]
-        G.class_chol[k] = torch.as_tensor(np.linalg.cholesky(S + (1e-6 * np.trace(S) / G.z_dim + 1e-12) * np.eye(G.z_dim)), dtype=torch.float32)
+        G.class_chol[k] = torch.as_tensor(_jitter_chol(ledoit_wolf(P[y == k])[0]), dtype=torch.float32)
     return G
 
 # %% ../nbs/10_models.ipynb #6cc05179
