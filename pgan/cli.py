@@ -111,6 +111,7 @@ def _add_train(sub):
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
     p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)")
+    p.add_argument('--detail', action='store_true', help="arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)")
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
@@ -141,8 +142,8 @@ def _train_config(args):
     from pgan.train import make_config, load_checkpoint, TrainConfig
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
-    if args.arch is not None or args.texture is not None: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch and --texture")
+        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture, detail=args.detail or None, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+    if args.arch is not None or args.texture is not None or args.detail: raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch, --texture and --detail")
     if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
@@ -264,6 +265,7 @@ def _add_run(sub):
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
     p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (latent for demo, acgan for quick and paper, and for --dp)")
     p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)")
+    p.add_argument('--detail', action='store_true', help="arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)")
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--z-dim', type=_pos_int, help='noise dimension; archs moments and latent: principal directions of their Gaussian (default without DP: one per 8 training patients, at most 64, the rest as independent noise per code value; moments under DP: 64; at most the code size)')
     p.add_argument('--dct-share', type=_pos_float, help="arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP)")
@@ -286,7 +288,7 @@ def cmd_run(args)->int:
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
+                     texture=args.texture, detail=args.detail or None, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
     M = r['metrics']
     for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")

@@ -6,7 +6,8 @@
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
            'ContentTexture', 'fit_content_texture', 'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum',
            'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field', 'debias_eigenvalues', 'fit_moment_gaussians',
-           'fit_class_covariances', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
+           'fit_class_covariances', 'fit_remainder_field', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
+           'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -170,33 +171,38 @@ def code_noise(code:torch.Tensor, # (N, ...) generator inputs
 
 # %% ../nbs/10_models.ipynb #1112f64b
 class ContentTexture(nn.Module):
-    "Texture whose local SD follows the content: a small CNN maps a (decoded) volume to the log SD of the residual per pixel; the noise has the standardised residual's 3-D power spectrum (`amp`; 0: not fitted, no texture)."
+    "Texture whose local SD follows the content: a small CNN maps a (decoded) volume to the log SD of the residual per pixel; the noise has the standardised residual's 3-D power spectrum (`amp`; 0: not fitted, no texture), each class's own with `n_classes` (`class_amp`)."
     def __init__(self,
                  n_channels:int,   # C
                  size,             # (H, W)
-                 width:int=32):    # channels of the net (it works at half resolution)
+                 width:int=32,     # channels of the net (it works at half resolution)
+                 n_classes:int=0): # K > 0: a spectrum per class (level and correlations), mixed by the class weights given to `forward`
         super().__init__()
         H, W = size
         act = lambda: nn.LeakyReLU(0.2)
         self.net = nn.Sequential(nn.Conv2d(n_channels, width, 4, 2, 1), act(), nn.Conv2d(width, width, 3, 1, 1), act(),
                                  nn.Conv2d(width, width, 3, 1, 2, dilation=2), act(), nn.Conv2d(width, n_channels, 3, 1, 1),
                                  nn.Upsample(size=(H, W), mode='bilinear', align_corners=False))
-        self.register_buffer('amp', torch.zeros(n_channels, H, W))   # amplitude spectrum (3-D FFT) of the residual / its predicted SD
+        self.register_buffer('amp', torch.zeros(n_channels, H, W))   # amplitude spectrum (3-D FFT) of the residual / its predicted SD, all classes pooled
+        self.n_classes = n_classes
+        if n_classes: self.register_buffer('class_amp', torch.zeros(n_classes, n_channels, H, W))   # the same per class (only when on: older checkpoints keep loading)
     def log_sd(self, x): return self.net(x)
     def forward(self,
-                x,        # (n, C, H, W) decoded volumes
-                noise):   # (n, C, H, W) standard normal
-        "The texture for `x`: `noise` coloured by `amp`, times the predicted SD."
-        t = torch.fft.ifftn(torch.fft.fftn(noise, dim=(-3, -2, -1)) * self.amp, dim=(-3, -2, -1)).real
+                x,             # (n, C, H, W) decoded volumes
+                noise,         # (n, C, H, W) standard normal
+                classes=None): # (n, K) class weights (one-hot or mixed): each row's spectrum with `n_classes`; None: the pooled one
+        "The texture for `x`: `noise` coloured by the spectrum, times the predicted SD."
+        amp = self.amp if classes is None or not self.n_classes else torch.einsum('nk,kchw->nchw', classes.to(self.class_amp), self.class_amp)
+        t = torch.fft.ifftn(torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp, dim=(-3, -2, -1)).real
         return t * self.log_sd(x).exp()
 
 def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
-                        pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded); called epochs + 2 times
+                        pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded[, (n,) classes: needed with `n_classes`]); called epochs + 2 times
                         epochs:int=4,        # passes of Adam over the pairs
                         lr:float=2e-3,       # Adam learning rate
                         seed:int=0,          # initialisation and order of updates
                        )->ContentTexture:
-    "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel), then `amp` from the residuals divided by the predicted SD."
+    "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel), then `amp` (and each class's `class_amp`) from the residuals divided by the predicted SD."
     if epochs < 1: raise PganError(f"epochs must be a positive integer, got {epochs!r}")
     with torch.random.fork_rng(devices=[]):   # a fresh start from `seed`, the caller's random state untouched
         torch.manual_seed(seed)
@@ -204,19 +210,26 @@ def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
             if hasattr(m, 'reset_parameters'): m.reset_parameters()
     n = s2 = 0
     with torch.no_grad():
-        for _, r in pairs(): n += r.numel(); s2 += float((r.double() ** 2).sum())
+        for _, r, *_ in pairs(): n += r.numel(); s2 += float((r.double() ** 2).sum())
     if n == 0: raise PganError("the content texture needs at least one residual")
     with torch.no_grad(): tex.net[-2].bias.fill_(0.5 * math.log(max(s2 / n, 1e-12)))   # start at the residual's overall SD
     opt = torch.optim.Adam(tex.net.parameters(), lr)
     tex.train()
     for _ in range(epochs):
-        for xh, r in pairs():
+        for xh, r, *_ in pairs():
             ls = tex.log_sd(xh); loss = (ls + 0.5 * r ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r; 0, e^ls) up to a constant
             opt.zero_grad(); loss.backward(); opt.step()
-    tex.eval(); P, m = torch.zeros_like(tex.amp, dtype=torch.float64), 0
+    tex.eval(); K = tex.n_classes
+    P, m = torch.zeros(max(K, 1), *tex.amp.shape, dtype=torch.float64), torch.zeros(max(K, 1), dtype=torch.float64)
     with torch.no_grad():
-        for xh, r in pairs(): P += (torch.fft.fftn(r / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2).sum(0).double(); m += len(r)
-        tex.amp.copy_((P / (m * math.prod(tex.amp.shape))).sqrt().float())
+        for xh, r, *y in pairs():
+            if K and not y: raise PganError("a texture with a spectrum per class needs the classes of the residuals: pairs must give (decoded, residual, classes)")
+            p = torch.fft.fftn(r / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2
+            if K: k = torch.as_tensor(y[0], dtype=torch.long); P.index_add_(0, k, p.double()); m += torch.bincount(k, minlength=K)
+            else: P[0] += p.sum(0).double(); m[0] += len(r)
+        spec = lambda p, c: (p / (c * math.prod(tex.amp.shape))).sqrt().float()
+        tex.amp.copy_(spec(P.sum(0), m.sum()))
+        if K: tex.class_amp.copy_(torch.stack([spec(P[k], m[k]) if m[k] else tex.amp for k in range(K)]))   # a class without residuals: the pooled spectrum
     return tex
 
 # %% ../nbs/10_models.ipynb #9f4f8eb5
@@ -231,7 +244,9 @@ class LatentGenerator(nn.Module):
                  z_dim:int=64,         # PCA components = noise dimension
                  texture_field:bool=False,  # add a class-independent texture field above the decoder's band (`field`, `fit_texture_field`)
                  code_remainder:bool=False,  # add independent noise per code value for the variance the principal directions leave out (`fit_moment_gaussians`)
-                 content_texture:bool=False):# add texture whose local SD the decoded volume sets (`ContentTexture`, `fit_content_texture`)
+                 content_texture:bool=False, # add texture whose local SD the decoded volume sets (`ContentTexture`, `fit_content_texture`)
+                 class_texture:bool=False,   # with `content_texture`: each class's own texture spectrum, mixed by the code's class weights
+                 remainder_field:bool=False):# with `code_remainder`: the remainder's noise correlated across a latent map's channels and positions (`fit_remainder_field`)
         super().__init__()
         d = int(math.prod(latent_shape))
         if not 1 <= z_dim <= d: raise PganError(f"z_dim must be between 1 and the latent size {d}, got {z_dim}")
@@ -251,8 +266,12 @@ class LatentGenerator(nn.Module):
         if code_remainder:
             self.register_buffer('remainder_sd', torch.zeros(d))                 # per code value: SD left out by the directions (0: none)
             self.register_buffer('class_offset', torch.zeros(n_classes, d))     # the part of each class mean outside the directions: the means stay exact
+        self.remainder_field = code_remainder and remainder_field and len(self.latent_shape) == 3
+        if self.remainder_field:   # (h, w, C, C, 2): Cholesky factors of the standardised remainder's cross-spectrum per spatial frequency, (real, imaginary); 0: white
+            c_, h_, w_ = self.latent_shape
+            self.register_buffer('remainder_chol', torch.zeros(h_, w_, c_, c_, 2))
         self.content_texture = content_texture
-        if content_texture: self.ctex = ContentTexture(n_channels, self.size)   # a submodule only when on: older checkpoints keep loading
+        if content_texture: self.ctex = ContentTexture(n_channels, self.size, n_classes=n_classes if class_texture else 0)   # a submodule only when on: older checkpoints keep loading
         self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
@@ -263,8 +282,16 @@ class LatentGenerator(nn.Module):
         if bool(self.latent_sd.any()):          # isotropic noise in the directions the PCA space leaves out
             w = code_noise(code, (self.basis.shape[1],), stream=1)
             z = z + (c @ self.latent_sd)[:, None] * (w - (w @ self.basis.T) @ self.basis)
-        if self.code_remainder: z = z + c @ self.class_offset + code_noise(code, (self.basis.shape[1],), stream=3) * self.remainder_sd   # exact class means; a diagonal Gaussian: the factor model's independent part
+        if self.code_remainder: z = z + c @ self.class_offset + self.remainder_noise(code) * self.remainder_sd   # exact class means; the factor model's remainder
         return z.view(len(code), *self.latent_shape)
+
+    def remainder_noise(self, code:torch.Tensor)->torch.Tensor:
+        "Unit-variance noise per code value, from `code`: white, or coloured by the remainder's cross-spectrum when `fit_remainder_field` has set it."
+        e = code_noise(code, (self.basis.shape[1],), stream=3)
+        if not (self.remainder_field and bool(self.remainder_chol.any())): return e
+        L = torch.view_as_complex(self.remainder_chol)
+        f = torch.einsum('hwcd,ndhw->nchw', L, torch.fft.fft2(e.view(len(e), *self.latent_shape)))
+        return torch.fft.ifft2(f).real.flatten(1)
 
     def residual(self, code:torch.Tensor)->torch.Tensor:
         "Gaussian texture with each class's residual power spectrum; its phases come from `code` (`code_noise`)."
@@ -286,7 +313,7 @@ class LatentGenerator(nn.Module):
         x = self.decoder(self.latents(code))
         if bool(self.resid_amp.any()): x = x + self.residual(code)
         if self.texture_field and bool(self.field_sd.any()): x = x + self.field(code)
-        if self.content_texture and bool(self.ctex.amp.any()): x = x + self.ctex(x, code_noise(code, (self.n_channels, *self.size), stream=4))
+        if self.content_texture and bool(self.ctex.amp.any()): x = x + self.ctex(x, code_noise(code, (self.n_channels, *self.size), stream=4), code[:, :self.n_classes])
         return x.clamp(-1, 1)   # a linear decoder (`LowPassDCT`) can overshoot
     make_z = Generator.make_z
 
@@ -457,6 +484,30 @@ def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and
         if (y == k).sum() < 2: continue
         G.class_chol[k] = torch.as_tensor(_jitter_chol(ledoit_wolf(P[y == k])[0]), dtype=torch.float32)
     return G
+
+# %% ../nbs/10_models.ipynb #ac1cd9a4
+@torch.no_grad()
+def fit_remainder_field(G:LatentGenerator,  # built with `code_remainder` and `remainder_field`; directions, class means and `remainder_sd` set (`fit_moment_gaussians`)
+                        latents,            # (N, C, h, w) or (N, C·h·w) latent maps of the training set
+                        labels,             # (N,) their classes
+                       )->LatentGenerator:
+    "Set `remainder_chol`: the Cholesky factors of the standardised remainder's cross-spectrum between channels at each spatial frequency of the latent map."
+    if not G.remainder_field: raise PganError("the generator has no remainder field: build it with code_remainder=True, remainder_field=True and a (C, h, w) latent shape")
+    Z, y = torch.as_tensor(latents).flatten(1).double(), torch.as_tensor(np.asarray(labels).astype(int))
+    if len(Z) != len(y) or len(Z) < 2: raise PganError(f"the remainder field needs at least 2 latents with a label each, got {len(Z)} latents and {len(y)} labels")
+    if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")
+    if y.min() < 0 or y.max() >= G.n_classes: raise PganError(f"labels must be classes 0 … {G.n_classes - 1}")
+    B, sd = G.basis.double(), G.remainder_sd.double()
+    W = Z - (G.latent_mean.double() + G.class_mean.double() @ B + G.class_offset.double())[y]   # around each class's mean
+    R = (W - (W @ B.T) @ B) / torch.where(sd > 0, sd, 1.) * (sd > 0)                     # outside the directions, per value standardised
+    C, h, w = G.latent_shape
+    F = torch.fft.fft2(R.view(-1, C, h, w))
+    S = torch.einsum('nchw,ndhw->hwcd', F, F.conj()) / (len(F) * h * w)                 # the cross-spectrum: Hermitian PSD per frequency
+    jit = 1e-6 * S.diagonal(dim1=-2, dim2=-1).real.mean() + 1e-12
+    L = torch.linalg.cholesky(S + jit * torch.eye(C, dtype=S.dtype))
+    G.remainder_chol.copy_(torch.view_as_real(L.to(torch.complex64)))
+    return G
+
 
 # %% ../nbs/10_models.ipynb #6cc05179
 def mlp(n_in:int,           # input dimension
