@@ -80,6 +80,9 @@ def _nonneg_float(s:str)->float:
     return v
 
 # %% ../nbs/60_cli.ipynb #8bddee70
+_TEXTURE_HELP = "latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)"   # `pgan train` and `pgan run`
+_DETAIL_HELP = "arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)"
+
 _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--epochs', 'epochs', _pos_int, 'number of epochs (profile default)'),
     ('--batch-size', 'batch_size', _pos_int, 'batch size (default 32)'),
@@ -110,8 +113,8 @@ def _add_train(sub):
     p.add_argument('--loss', choices=['acgan', 'wgan-gp', 'wgan-clip', 'dcgan'], default='acgan', help='default acgan (the paper)')
     for flag, _, typ, hlp in _TRAIN_OPTS: p.add_argument(flag, type=typ, help=hlp)
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
-    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)")
-    p.add_argument('--detail', action='store_true', help="arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)")
+    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help=_TEXTURE_HELP)
+    p.add_argument('--detail', action='store_true', help=_DETAIL_HELP)
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
@@ -264,8 +267,8 @@ def _add_run(sub):
     p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
     p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (latent for demo, acgan for quick and paper, and for --dp)")
-    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help="latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)")
-    p.add_argument('--detail', action='store_true', help="arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)")
+    p.add_argument('--texture', action=argparse.BooleanOptionalAction, help=_TEXTURE_HELP)
+    p.add_argument('--detail', action='store_true', help=_DETAIL_HELP)
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--z-dim', type=_pos_int, help='noise dimension; archs moments and latent: principal directions of their Gaussian (default without DP: one per 8 training patients, at most 64, the rest as independent noise per code value; moments under DP: 64; at most the code size)')
     p.add_argument('--dct-share', type=_pos_float, help="arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP)")
