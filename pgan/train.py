@@ -67,6 +67,7 @@ class TrainConfig:
     width:int = 64                # net size of G and D
     z_dim:int = 100               # noise dimension (latent arch: PCA components of the latent space)
     latent_channels:int = 16      # latent arch: channels of the autoencoder's latent map
+    latent_down:int = 3           # latent arch: halvings from the image to the latent map (fewer when the image is small: `conv_layout`)
     clip_residual:float = 0.25    # moments arch: public bound on a code's distance from its class mean, as an RMS pixel value (× √(C·H·W)); larger residuals are shortened to it
     texture:bool = False          # latent arch: add the content texture, whose local SD the decoded volume sets (`ContentTexture`, fitted once at the end); moments arch (not under DP): add the class-independent texture field above the code's band (`fit_texture_field`); both on by default without DP
     dct_share:float = 0.25        # moments arch: share of each image axis's frequencies in the DCT code (`dct_keep`; at most 4,096 coefficients)
@@ -109,10 +110,11 @@ class TrainConfig:
             if self.auto_directions and self.dp: raise PganError("auto_directions fits the moment model's directions and remainder without noise: leave it out under DP")
             if self.texture and self.dp: raise PganError("the moment model's texture field is fitted from the private volumes without noise: leave out texture under DP")
             dct_keep((3, 64, 64), self.dct_share)   # a share in (0, 1]
+        if self.latent_down != 3 and self.arch != 'latent': raise PganError(f"latent_down sets the autoencoder of arch 'latent': arch {self.arch!r} has none; leave it out")
         if self.detail and not (self.arch == 'latent' and self.texture and self.auto_directions):
             raise PganError("detail refines arch 'latent' with its texture and its factor model (the demo default): leave out detail, or no-texture and z_dim")
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
-        for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels'):
+        for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise PganError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
         if self.lr <= 0 or self.time_scale <= 0: raise PganError("lr and time_scale must be positive")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1): raise PganError(f"ema must be a decay in [0, 1), got {self.ema!r}")
@@ -374,6 +376,7 @@ def model_spec(self:GANTrainer)->dict:
     if c.arch == 'latent':
         return dict(arch='latent', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width,
                     z_dim=min(c.z_dim, self.public_directions()) if c.auto_directions else c.z_dim, latent_channels=c.latent_channels,
+                    **({} if c.latent_down == 3 else {'latent_down': c.latent_down}),   # checkpoints without the key: 3
                     **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **(dict(remainder_field=True, class_texture=True) if c.detail else {}))
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                 norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes, **({'projection': True} if c.projection else {}))
@@ -393,7 +396,7 @@ def build_models(spec:dict):
         dct = LowPassDCT(spec['n_channels'], tuple(spec['size']), spec['keep'])
         return LatentGenerator(dct, spec['n_classes'], spec['n_channels'], tuple(spec['size']), dct.latent_shape, spec['z_dim'], texture_field=spec.get('texture', False), code_remainder=spec.get('remainder', False)), dct
     if spec.get('arch') == 'latent':
-        ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'])
+        ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'], spec.get('latent_down', 3))
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim'],
                                code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False)), ae.encoder
     G = Generator(spec['n_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['z_dim'], spec['norm_g'])
