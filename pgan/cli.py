@@ -255,7 +255,8 @@ def cmd_evaluate(args)->int:
         r = M['privacy'][sp]
         print(f"{sp}: " + ', '.join(f"{a} AUC {r[a]['auc']:.3f} [{r[a]['auc_ci'][0]:.3f}, {r[a]['auc_ci'][1]:.3f}]" for a in args.attacks)
               + f"; DCR share closer to train {r['dcr']['share_closer_to_train']:.3f} (no leak: {r['dcr']['share_expected']:.2f})")
-    print(f"exact copies: {M['privacy']['exact_copies']}")
+    print(f"exact copies: {M['privacy']['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in M['privacy']['copies'].items()) + ")" if 'copies' in M['privacy'] else ''))
+    for w in M['privacy'].get('warnings', []): print(f"warning: {w}")
     if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"wrote {args.out/'metrics.json'}, {args.out/'report.html'}, {args.out/'figures'}/")
     if not M['gate']['passed']:
@@ -301,9 +302,11 @@ def cmd_run(args)->int:
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
                      texture=args.texture, detail=args.detail or None, latent_down=args.latent_down, latent_channels=args.latent_channels, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
     M = r['metrics']
-    for sp, res in ((k, v) for k, v in M['privacy'].items() if isinstance(v, dict)):
+    from pgan.evaluate import space_results
+    for sp, res in space_results(M['privacy']).items():
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")
-    print(f"exact copies: {M['privacy']['exact_copies']}")
+    print(f"exact copies: {M['privacy']['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in M['privacy']['copies'].items()) + ")" if 'copies' in M['privacy'] else ''))
+    for w in M['privacy'].get('warnings', []): print(f"warning: {w}")
     if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"report: {r['report']}")
     if not M['gate']['passed']:

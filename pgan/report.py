@@ -16,7 +16,7 @@ _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;ma
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.muted{color:#777;font-size:.9em}
-.verdict{border:2px solid;border-radius:8px;padding:.8em 1.2em;margin:1em 0}.pass{border-color:#2a8a3a;background:#eef8ef}
+.warn{color:#c0392b;font-weight:bold}.verdict{border:2px solid;border-radius:8px;padding:.8em 1.2em;margin:1em 0}.pass{border-color:#2a8a3a;background:#eef8ef}
 .fail{border-color:#c0392b;background:#fdeeee}.none{border-color:#888;background:#f6f6f6}.verdict b.big{font-size:1.25em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}code{background:#f4f4f4;padding:0 .25em;border-radius:3px}"""
 
@@ -46,13 +46,16 @@ def _verdict(M:dict)->str:
         gate = f'<b class="big">{head}</b><ul>{rules}</ul>'
     else: cls, gate = 'none', '<b class="big">No release gate was set</b> <span class="muted">(pass <code>--gate</code> rules to get a pass/fail verdict)</span>'
     P, Fd = M.get('privacy', {}), M.get('fidelity', {})
+    from pgan.evaluate import space_results
     lines = []
-    for sp in (s for s in P if isinstance(P[s], dict)):
+    for sp in space_results(P):
         aucs = ', '.join(f"{a} {_f(r['auc'], 2)} [{_f(r['auc_ci'][0], 2)}–{_f(r['auc_ci'][1], 2)}]" for a, r in P[sp].items() if a != 'dcr')
         d = P[sp].get('dcr', {})
         lines.append(f"<li><b>{sp}</b> attack AUC train vs holdout: {aucs}; DCR share closer to train {_f(d.get('share_closer_to_train'), 2)} "
                      f"(no-leak value {_f(d.get('share_expected'), 2)})</li>")
-    if 'exact_copies' in P: lines.insert(0, f"<li><b>exact copies</b> of training samples in the synthetic set: {P['exact_copies']}</li>")
+    if 'copies' in P: lines.insert(0, "<li><b>exact copies</b> of real volumes in the synthetic set: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items()) + "</li>")
+    elif 'exact_copies' in P: lines.insert(0, f"<li><b>exact copies</b> of training samples in the synthetic set: {P['exact_copies']}</li>")
+    lines[:0] = [f'<li class="warn">⚠ {html.escape(w)}</li>' for w in P.get('warnings', [])]
     sd = Fd.get('spectral')
     if sd: lines.append(f"<li><b>spectrum</b>: max |ln(P<sub>synthetic</sub> / P<sub>train</sub>)| {_f(sd['max_abs_log_ratio'], 2)} "
                         + ''.join(f"(real {k} {_f(v['max_abs_log_ratio'], 2)}) " for k, v in sd.get('floor', {}).items()) + "— 0.69 is a factor 2 of power in some band</li>")
@@ -93,7 +96,8 @@ def _fidelity(M:dict, figs:Path)->str:
 
 def _privacy(M:dict, figs:Path)->str:
     P, s = M.get('privacy', {}), ''
-    for sp, res in ((k, v) for k, v in P.items() if isinstance(v, dict)):
+    from pgan.evaluate import space_results
+    for sp, res in space_results(P).items():
         rows = [[a, _f(r['auc']), _f(r['auc_ci']), _f(r.get('tpr_at_fpr_0.01')), _f(r.get('auc_vs_external')), _f(r.get('auc_by_patient'))]
                 for a, r in res.items() if a != 'dcr']
         s += f'<h3>{html.escape(sp)} space</h3>' + _table(rows, ['attack', 'AUC train vs holdout', '95 % CI', 'TPR at FPR 1 %', 'AUC vs external (shift)', 'AUC per patient'])
