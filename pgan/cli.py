@@ -238,6 +238,12 @@ def _add_evaluate(sub):
                    help='a larger synthetic set (as float32) is never held in memory: it is decompressed once to a scratch file in --out, read from disk (default 2)')
     p.set_defaults(func=cmd_evaluate)
 
+def _say_copies(M:dict):
+    "Print an evaluation's exact copies (of training volumes; of every real set) and its privacy warnings (`pgan evaluate`, `pgan run`)."
+    P = M['privacy']
+    print(f"exact copies: {P['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items()) + ")" if 'copies' in P else ''))
+    for w in P.get('warnings', []): print(f"warning: {w}")
+
 def cmd_evaluate(args)->int:
     "Run `pgan evaluate`; exit 3 when the gate fails."
     from pgan.evaluate import evaluate, open_sets, parse_gate, check_request
@@ -255,8 +261,7 @@ def cmd_evaluate(args)->int:
         r = M['privacy'][sp]
         print(f"{sp}: " + ', '.join(f"{a} AUC {r[a]['auc']:.3f} [{r[a]['auc_ci'][0]:.3f}, {r[a]['auc_ci'][1]:.3f}]" for a in args.attacks)
               + f"; DCR share closer to train {r['dcr']['share_closer_to_train']:.3f} (no leak: {r['dcr']['share_expected']:.2f})")
-    print(f"exact copies: {M['privacy']['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in M['privacy']['copies'].items()) + ")" if 'copies' in M['privacy'] else ''))
-    for w in M['privacy'].get('warnings', []): print(f"warning: {w}")
+    _say_copies(M)
     if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"wrote {args.out/'metrics.json'}, {args.out/'report.html'}, {args.out/'figures'}/")
     if not M['gate']['passed']:
@@ -305,8 +310,7 @@ def cmd_run(args)->int:
     from pgan.evaluate import space_results
     for sp, res in space_results(M['privacy']).items():
         print(f"{sp}: " + ', '.join(f"{a} AUC {v['auc']:.3f}" for a, v in res.items() if a != 'dcr') + f"; DCR {res['dcr']['share_closer_to_train']:.3f}")
-    print(f"exact copies: {M['privacy']['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in M['privacy']['copies'].items()) + ")" if 'copies' in M['privacy'] else ''))
-    for w in M['privacy'].get('warnings', []): print(f"warning: {w}")
+    _say_copies(M)
     if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"report: {r['report']}")
     if not M['gate']['passed']:
