@@ -73,7 +73,7 @@ DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta
 
 def train_stage_key(cfg, data_key:str)->str:
     "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, the adaptive D schedule only when on, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.latent_down != 3 else {'latent_down'})
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.latent_down != 3 else {'latent_down'}) | (set() if cfg.patients_per_direction != 8 else {'patients_per_direction'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
@@ -89,7 +89,7 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     mark_stage(folder, key, 'running', epochs=cfg.epochs)
     t = GANTrainer(cfg, paths['train'], paths.get('holdout'), out=folder)
     if have is not None: log(f"train: resuming {folder} from epoch {have} to {cfg.epochs}"); t.resume(ckpt)
-    elif cfg.arch == 'moments': log(f"train: moments, one release of " + (f"one principal direction per 8 training patients (at most {cfg.z_dim}) + independent noise per code value" if cfg.auto_directions else f"{cfg.z_dim} principal directions") + f" of low-frequency DCT codes, into {folder}")
+    elif cfg.arch == 'moments': log(f"train: moments, one release of " + (f"one principal direction per {cfg.patients_per_direction} training patients (at most {cfg.z_dim}) + independent noise per code value" if cfg.auto_directions else f"{cfg.z_dim} principal directions") + f" of low-frequency DCT codes, into {folder}")
     else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}{', projection discriminator' if cfg.projection else ''}{f', DiffAugment {cfg.diffaug}' if cfg.diffaug else ''}, into {folder}")
     if t.dp is not None: log(f"train: {t.dp.describe()}")
     t.fit()
@@ -146,6 +146,7 @@ def run_pipeline(out,                        # the run folder
                  detail:bool=None,           # arch latent: the correlated remainder and each class's texture spectrum (`TrainConfig.detail`; default: off)
                  latent_down:int=None,       # arch latent: halvings from the image to the latent map (`TrainConfig.latent_down`; default: the profile's)
                  latent_channels:int=None,   # arch latent: channels of the latent map (`TrainConfig.latent_channels`; default: the profile's)
+                 patients_per_direction:int=None, # archs latent and moments without z_dim: one principal direction per this many training patients (`TrainConfig.patients_per_direction`; default 8)
                  z_dim:int=None,             # noise dimension; arch moments: principal directions (`TrainConfig.z_dim`; default: the arch's)
                  dct_share:float=None,       # arch moments: share of each axis's frequencies in the DCT code (`TrainConfig.dct_share`; default: the arch's)
                  projection:bool=None,       # arch acgan: a projection discriminator (`TrainConfig.projection`; default: the profile's)
@@ -161,7 +162,7 @@ def run_pipeline(out,                        # the run folder
     say = log or (lambda s: print(s, file=sys.stderr))
     P = dict(RUN_PROFILES[profile]); n = n_synthetic or P['n_synthetic']; sp = list(spaces or P['spaces'])
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
-    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, detail=detail, latent_down=latent_down, latent_channels=latent_channels, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
+    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, detail=detail, latent_down=latent_down, latent_channels=latent_channels, patients_per_direction=patients_per_direction, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
     out = Path(out); t0 = time.time()
     for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
         if p.exists() and not p.is_dir(): raise PganError(f"--out {out}: {p} is a file, not a folder")

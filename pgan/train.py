@@ -72,6 +72,7 @@ class TrainConfig:
     texture:bool = False          # latent arch: add the content texture, whose local SD the decoded volume sets (`ContentTexture`, fitted once at the end); moments arch (not under DP): add the class-independent texture field above the code's band (`fit_texture_field`); both on by default without DP
     dct_share:float = 0.25        # moments arch: share of each image axis's frequencies in the DCT code (`dct_keep`; at most 4,096 coefficients)
     auto_directions:bool = False  # archs moments and latent without DP: keep `public_directions` of the training patients (z_dim is the ceiling) and model what they leave out by independent noise per code value (a factor model)
+    patients_per_direction:int = 8  # with auto_directions: one principal direction per this many training patients (`public_directions`); more patients per direction keep fewer of the training set's particulars in the release (`98_release_quality`)
     detail:bool = False           # arch latent with its texture and factor model: the remainder correlated across the latent map (`fit_remainder_field`) and each class's own texture spectrum — closer to the real volumes (classifier FID 5.9 against 24.7, `98_release_quality`), but a classifier trained on them leans on texture (TSTR/TRTR 0.88 against 0.93): not the default
     ema:float = 0.0               # decay of an exponential moving average of G's weights (bias-corrected), kept beside G and sampled from instead (0: off); arch acgan
     ema_horizon:float = 0.0       # instead of a fixed decay: the average spans this share of the run's G steps, decay = 1 − 1/(share · steps) (`ema_decay`; the demo profile: 1/3)
@@ -111,10 +112,12 @@ class TrainConfig:
             if self.texture and self.dp: raise PganError("the moment model's texture field is fitted from the private volumes without noise: leave out texture under DP")
             dct_keep((3, 64, 64), self.dct_share)   # a share in (0, 1]
         if self.latent_down != 3 and self.arch != 'latent': raise PganError(f"latent_down sets the autoencoder of arch 'latent': arch {self.arch!r} has none; leave it out")
+        if self.patients_per_direction != 8 and not (self.arch in ('latent', 'moments') and self.auto_directions):
+            raise PganError("patients_per_direction sets how many directions a factor model keeps (archs 'latent' and 'moments' without DP and without z_dim): leave it out")
         if self.detail and not (self.arch == 'latent' and self.texture and self.auto_directions):
             raise PganError("detail refines arch 'latent' with its texture and its factor model (the demo default): leave out detail, or no-texture and z_dim")
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
-        for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down'):
+        for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down', 'patients_per_direction'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise PganError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
         if self.lr <= 0 or self.time_scale <= 0: raise PganError("lr and time_scale must be positive")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1): raise PganError(f"ema must be a decay in [0, 1), got {self.ema!r}")
@@ -356,9 +359,9 @@ def _check_data(self:GANTrainer):
 
 @patch
 def public_directions(self:GANTrainer)->int:
-    "`public_directions` of the training set: one per 8 patients (per 8 samples when the file has no patient ids)."
+    "`public_directions` of the training set: one per `cfg.patients_per_direction` patients (samples when the file has no patient ids)."
     pt = getattr(self.train_ds, 'patients', None)
-    return public_directions(len(np.unique(pt)) if pt is not None else len(self.train_ds))
+    return public_directions(len(np.unique(pt)) if pt is not None else len(self.train_ds), self.cfg.patients_per_direction)
 
 @patch
 def model_spec(self:GANTrainer)->dict:
@@ -367,7 +370,7 @@ def model_spec(self:GANTrainer)->dict:
     if c.arch == 'moments':
         keep = dct_keep(self.shape, c.dct_share)
         z = min(c.z_dim, math.prod(keep))
-        if c.auto_directions: z = min(z, self.public_directions())   # one direction per 8 patients, z_dim the ceiling; the rest by independent noise
+        if c.auto_directions: z = min(z, self.public_directions())   # one direction per `patients_per_direction` patients, z_dim the ceiling; the rest by independent noise
         return dict(arch='moments', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), z_dim=z,
                     keep=list(keep), **({'texture': True} if c.texture else {}), **({'remainder': True} if c.auto_directions else {}))
     if c.arch == 'dctgan':
