@@ -231,6 +231,7 @@ def _add_evaluate(sub):
     p.add_argument('--attacks', type=_csv, default=['pairwise', 'density', 'mc', 'domias', 'subspace'], help='attacks (default all: pairwise,density,mc,domias,subspace)')   # = pgan.evaluate.ATTACK_NAMES (tested): not imported here, the CLI starts fast
     p.add_argument('--gate', help='release-gate rules, e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0" (exit 3 when one fails)')
     p.add_argument('--share-safe', action='store_true', help='keep real images out of the report and figures')
+    p.add_argument('--closest', type=_nonneg_int, default=6, help='synthetic samples nearest to a training sample shown per space, beside their nearest training and holdout samples (default 6; 0: none; their images are left out with --share-safe)')
     p.add_argument('--no-fidelity', action='store_true', help='skip the fidelity metrics')
     p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
     p.add_argument('--max-candidates', type=_pos_int, default=1000, help='candidates per real set for the attacks (default 1000)')
@@ -256,7 +257,7 @@ def cmd_evaluate(args)->int:
     with staged_dir(args.out) as tmp:
         M = evaluate(*(sets.get(k) for k in ('train', 'holdout', 'synthetic', 'external')), out=tmp, spaces=args.spaces,
                      attacks=args.attacks, gate=args.gate, max_candidates=args.max_candidates, fidelity=not args.no_fidelity, utility=not args.no_utility,
-                     share_safe=args.share_safe, n_boot=args.n_boot, seed=args.seed, check_values=False,
+                     share_safe=args.share_safe, n_closest=args.closest, n_boot=args.n_boot, seed=args.seed, check_values=False,
                      max_synthetic_bytes=int(args.max_synthetic_gib * 2**30))
         write_report(tmp)
     for sp in args.spaces:

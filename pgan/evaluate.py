@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENSITY_QUANTILE', 'REAL_SETS', 'open_sets',
            'parse_gate', 'get_metric', 'apply_gate', 'privacy_in_space', 'privacy_figure', 'space_results',
-           'privacy_warnings', 'hold_real_copies', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate',
-           'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
+           'privacy_warnings', 'hold_real_copies', 'closest_pairs', 'closest_figure', 'check_request',
+           'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -208,6 +208,38 @@ def hold_real_copies(gate:dict,     # `apply_gate`'s result
     return dict(passed=gate['passed'] and not extra, rules=gate['rules'] + extra)
 
 
+# %% ../nbs/45_evaluate.ipynb #1f9ae13f
+def closest_pairs(synthetic,   # (m, d) or (m, ...) synthetic samples' features (or `SpillRows`)
+                  train,       # (n, d) training candidates' features
+                  holdout,     # (n', d) holdout candidates' features
+                  k:int=6,     # pairs to keep (0: none)
+                 )->list:      # up to k dicts, nearest first: rows `synthetic`, `train`, `holdout` of the inputs, `train_distance`, `holdout_distance`
+    "The k synthetic samples nearest to a training sample — the most suspicious of a release — each with its nearest training and nearest holdout sample."
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0: raise PganError(f"k must be a non-negative integer, got {k!r}")
+    if k == 0: return []
+    t = neighbor_stats(synthetic, train)                                # one pass: every synthetic sample's nearest training candidate
+    order = np.argsort(t['min'], kind='stable')[:k]
+    h = neighbor_stats(np.stack([np.asarray(synthetic[int(i)]).ravel() for i in order]), holdout)   # the nearest holdout, for the k only
+    return [dict(synthetic=int(i), train=int(t['argmin'][i]), holdout=int(h['argmin'][j]), train_distance=float(t['min'][i]),
+                 holdout_distance=float(h['min'][j])) for j, i in enumerate(order)]
+
+# %% ../nbs/45_evaluate.ipynb #a0a1b95e
+def closest_figure(pairs:list,    # `closest_pairs` with file rows, as in `metrics['privacy']['closest'][space]`
+                   sets:dict,     # set name -> `H5Volumes` (or arrays): 'synthetic', 'train', 'holdout'
+                   space:str,     # the space's name, for the title
+                  )->Figure:
+    "One row per pair: the synthetic volume, its nearest training and its nearest holdout volume (middle slice), with their distances."
+    if not pairs: raise PganError("no closest pairs to show")
+    fig = Figure(figsize=(6.6, 2.1 * len(pairs))); axs = fig.subplots(len(pairs), 3, squeeze=False)
+    for r, p in enumerate(pairs):
+        for c, (k, lab) in enumerate((('synthetic', f"synthetic {p['synthetic']}"), ('train', f"train {p['train']}: d {p['train_distance']:.3g}"),
+                                      ('holdout', f"holdout {p['holdout']}: d {p['holdout_distance']:.3g}"))):
+            v = np.asarray(sets[k][p[k]]); ax = axs[r, c]
+            ax.imshow(v[len(v) // 2], cmap='gray', vmin=-1, vmax=1); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(lab, fontsize=8)
+    fig.suptitle(f'{space}: the synthetic samples nearest to a training sample, beside their nearest training and holdout samples', fontsize=9)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/45_evaluate.ipynb #2bc91a77
 def _inputs(sets:dict)->dict:
     return {k: dict(path=str(v.path), n=int(v.n), shape=list(v.shape), sha256=sha256_file(v.path)) for k, v in sets.items()}
@@ -258,6 +290,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              utility:bool=True,               # train the region classifiers (TRTR vs TSTR)
              utility_kwargs:dict=None,        # passed to `pgan.utility.utility_eval` (epochs, arch, max_train, ...)
              share_safe:bool=False,           # write no figure that shows real images
+             n_closest:int=6,                 # the synthetic samples nearest to a training sample kept per space, with their nearest training and holdout samples (`closest_pairs`; 0: none)
              n_boot:int=1000,                 # bootstrap resamples
              seed:int=0,                      # seed of subsamples, spaces and bootstraps
              space_kwargs:dict=None,          # per-space parameters, e.g. {'ae': {'epochs': 5}}
@@ -295,6 +328,10 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
             log(f"{sp}: attacks {', '.join(attacks)} on {' / '.join(f'{len(F[k])} {k}' for k in F)}")
             M['privacy'][sp], scores = privacy_in_space(F, sp, attacks, pats, n_boot, seed, candidates=cand.reshape(len(cand), -1) if sp == 'pixel' else None)
             figs[f'privacy_{sp}.png'] = privacy_figure(scores, sp)
+            if n_closest:   # rows of the candidates -> rows of the files
+                M['privacy'].setdefault('closest', {})[sp] = [dict(p, train=int(idx['train'][p['train']]), holdout=int(idx['holdout'][p['holdout']]))
+                                                              for p in closest_pairs(F['synthetic'], F['train'], F['holdout'], n_closest)]
+                if not share_safe: figs[f'closest_{sp}.png'] = closest_figure(M['privacy']['closest'][sp], sets, sp)
             arrays[f'scores_{sp}.npz'] = {f'{a}__{g}': v for a, sg in scores.items() for g, v in sg.items()}
             if fidelity:
                 from pgan.fidelity import fidelity_metrics

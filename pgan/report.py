@@ -94,6 +94,18 @@ def _fidelity(M:dict, figs:Path)->str:
         if (figs/name).exists(): s += f'<p class="muted">{cap}</p>' + _img(figs/name, cap)
     return s
 
+def _closest(pairs, fig:Path, sp:str, share_safe)->str:
+    "The closest pairs of a space: a table of rows and distances, and their figure when it was drawn."
+    if not pairs: return ''
+    rows = [[p['synthetic'], p['train'], _f(p['train_distance']), p['holdout'], _f(p['holdout_distance']),
+             _f(p['train_distance'] / p['holdout_distance'] if p['holdout_distance'] > 0 else None)] for p in pairs]
+    s = (f"<p>The {len(pairs)} synthetic samples nearest to a training sample ({html.escape(sp)} space), with their nearest training and holdout samples "
+         "(rows of each file). A ratio well below 1 — much closer to a training volume than to any holdout volume — is what a copy looks like; near 1, an ordinary sample.</p>")
+    s += _table(rows, ['synthetic row', 'nearest train row', 'distance', 'nearest holdout row', 'distance', 'ratio train / holdout'])
+    if fig.exists(): s += _img(fig, f'closest pairs, {sp} space')
+    elif share_safe: s += '<p class="muted">Their images are left out (<code>--share-safe</code>).</p>'
+    return s
+
 def _privacy(M:dict, figs:Path)->str:
     P, s = M.get('privacy', {}), ''
     from pgan.evaluate import space_results
@@ -104,6 +116,7 @@ def _privacy(M:dict, figs:Path)->str:
         d = res.get('dcr', {})
         s += f"<p>DCR: {_f(d.get('share_closer_to_train'))} of synthetic samples are closer to a training sample than to a holdout sample (no-leak value {_f(d.get('share_expected'))}); median distance to train {_f(d.get('median_train'))}, to holdout {_f(d.get('median_holdout'))}.</p>"
         if (figs/f'privacy_{sp}.png').exists(): s += _img(figs/f'privacy_{sp}.png', f'privacy figures, {sp} space')
+        s += _closest(P.get('closest', {}).get(sp), figs/f'closest_{sp}.png', sp, M.get('provenance', {}).get('share_safe'))
     return s or '<p class="muted">No privacy metrics.</p>'
 
 def _members(r:dict, test:str)->str:

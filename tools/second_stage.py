@@ -1,0 +1,86 @@
+"""Where a latent release's membership signal comes from: variants of a trained `make quality` run's second stage.
+
+Each variant reloads a run's checkpoint (its autoencoder and fitted second stage), changes one part, samples 2,400
+volumes as `pgan run` does (seed 0) and evaluates them as `make quality` does (`evaluate_prototype`: pixel space,
+region classifiers). The autoencoder is never retrained. One JSON line per (run, variant) is appended to
+runs/quality/second_stage.jsonl, which nbs/98_release_quality.ipynb shows.
+
+    python tools/second_stage.py --recipe latent_d2_detail --seeds 0,4 --variants full,no_field,pooled_texture,holdout_fit
+
+Variants:
+  full             the run's own generator (a check: its numbers are the run's)
+  no_field         the remainder drawn white instead of correlated across the latent map (`remainder_chol` = 0)
+  pooled_texture   every class gets the pooled texture spectrum instead of its own (`ctex.class_amp` = `ctex.amp`)
+  holdout_fit      the second stage refitted on the holdout set's encodings (non-members) instead of the training set's
+  z<k>             the second stage refitted on the training set with k directions instead of `public_directions` (e.g. z8: one per 15
+                   of the demo phantom's 120 training patients; z7: one per 16, `--patients-per-direction 16`)
+  no_offset        the class means outside the directions left out (`class_offset` = 0)
+  holdout_mean     the overall latent mean taken from the holdout set, the rest from the training set
+  holdout_sd       the remainder's SD per latent value taken from the holdout set, the rest from the training set
+"""
+import argparse, json, sys, time
+from pathlib import Path
+import numpy as np, torch, h5py
+sys.path.insert(0, str(Path(__file__).parent))
+from quality import evaluate_prototype
+from pgan.generate import LoadedGenerator, generate_h5
+from pgan.train import load_checkpoint, build_models
+from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances, fit_remainder_field
+
+VARIANTS = ('full', 'no_field', 'pooled_texture', 'holdout_fit', 'z<k>', 'no_offset', 'holdout_mean', 'holdout_sd')
+known = lambda v: (v in VARIANTS and v != 'z<k>') or (v[:1] == 'z' and v[1:].isdigit() and int(v[1:]) > 0)
+
+def encode(enc, data:Path, name:str):
+    "The latents (N, d) float64, classes and patients of one set of a run's data/."
+    with h5py.File(data/f'{name}.h5', 'r') as h: X, y, p = torch.tensor(h['images'][:]).float(), np.asarray(h['regions'][:]).astype(int), np.asarray(h['patients'][:])
+    with torch.no_grad(): Z = torch.cat([enc(X[i:i+256]) for i in range(0, len(X), 256)]).flatten(1).double()
+    return Z, y, p
+
+def moments(Z, y, K):
+    "Class counts, class means and the pooled within-class covariance, as `GANTrainer.fit_latent` computes them."
+    n = np.bincount(y, minlength=K); M = torch.stack([Z[y == k].mean(0) for k in range(K)]); R = Z - M[torch.as_tensor(y)]
+    return n, M, (R.T @ R / (len(R) - K)).numpy()
+
+def refit(G, Z, y):
+    "The second stage of `GANTrainer.fit_latent` (factor model, class covariances, remainder field) on latents Z."
+    n, M, S = moments(Z, y, G.n_classes)
+    fit_moment_gaussians(G, n, M.numpy(), S); fit_class_covariances(G, Z, y)
+    if G.remainder_field: fit_remainder_field(G, Z, y)
+
+def variant(run:Path, v:str)->LoadedGenerator:
+    g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
+    if v == 'full': return g
+    if v == 'no_field': G.remainder_chol.zero_(); return g
+    if v == 'pooled_texture': G.ctex.class_amp.copy_(G.ctex.amp.expand_as(G.ctex.class_amp)); return g
+    ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
+    Z, y, _ = encode(enc, run/'data', 'holdout' if v == 'holdout_fit' else 'train')
+    if v[:1] == 'z':
+        z = int(v[1:])
+        G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, z, code_remainder=True, content_texture=True,
+                             class_texture=G.ctex.n_classes > 0, remainder_field=G.remainder_field)
+        G2.ctex.load_state_dict(G.ctex.state_dict()); g.G = G = G2.eval()
+    refit(G, Z, y)
+    if v == 'no_offset': G.class_offset.zero_()
+    if v in ('holdout_mean', 'holdout_sd'):
+        Zh, yh, _ = encode(enc, run/'data', 'holdout'); nh, Mh, Sh = moments(Zh, yh, G.n_classes)
+        if v == 'holdout_mean': G.latent_mean.copy_(torch.as_tensor((nh / nh.sum()) @ Mh.numpy(), dtype=torch.float32))
+        else:
+            Vt = G.basis.double().numpy(); Sp = Vt @ Sh @ Vt.T
+            G.remainder_sd.copy_(torch.as_tensor(np.sqrt(np.clip(np.diag(Sh) - np.einsum('ij,ik,kj->j', Vt, Sp, Vt), 0, None)), dtype=torch.float32))
+    return g
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--recipe', default='latent_d2_detail'); ap.add_argument('--seeds', default='0,4'); ap.add_argument('--variants', default='full,no_field,pooled_texture,holdout_fit')
+    ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--scratch', default='runs/quality/second_stage', type=Path)
+    a = ap.parse_args(); torch.set_num_threads(2)
+    for v in a.variants.split(','):
+        if not known(v): sys.exit(f"unknown variant {v!r}: use any of {', '.join(VARIANTS)}")
+    for s in (int(s) for s in a.seeds.split(',')):
+        run = a.quality/f'{a.recipe}_s{s}'
+        for v in a.variants.split(','):
+            t = time.time(); g = variant(run, v); out = a.scratch/f'{a.recipe}_{v}_s{s}'; out.mkdir(parents=True, exist_ok=True)
+            generate_h5(g, out/'synthetic.h5', n=2400, seed=0, show_progress=False)
+            r = dict(recipe=a.recipe, variant=v, seed=s, z_dim=g.G.z_dim, **evaluate_prototype(run/'data', out/'synthetic.h5', out/'eval'), seconds=round(time.time() - t))
+            with open(a.quality/'second_stage.jsonl', 'a') as f: f.write(json.dumps(r) + '\n')
+            print(json.dumps(r), flush=True)
