@@ -242,9 +242,10 @@ def _add_evaluate(sub):
     p.set_defaults(func=cmd_evaluate)
 
 def _say_copies(M:dict):
-    "Print an evaluation's exact copies (of training volumes; of every real set) and its privacy warnings (`pgan evaluate`, `pgan run`)."
+    "Print an evaluation's exact copies (of training volumes; of every real set), its near copies and its privacy warnings (`pgan evaluate`, `pgan run`)."
     P = M['privacy']
-    print(f"exact copies: {P['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items()) + ")" if 'copies' in P else ''))
+    print(f"exact copies: {P['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items()) + ")" if 'copies' in P else '')
+          + ("; near copies: " + ', '.join(f"{k} {n}" for k, n in P['near_copies'].items()) if 'near_copies' in P else ''))
     for w in P.get('warnings', []): print(f"warning: {w}")
 
 def cmd_evaluate(args)->int:

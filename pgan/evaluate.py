@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENSITY_QUANTILE', 'REAL_SETS', 'open_sets',
            'parse_gate', 'get_metric', 'apply_gate', 'privacy_in_space', 'privacy_figure', 'space_results',
-           'privacy_warnings', 'hold_real_copies', 'closest_pairs', 'closest_figure', 'check_request',
+           'privacy_warnings', 'near_copies', 'hold_real_copies', 'closest_pairs', 'closest_figure', 'check_request',
            'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
@@ -191,13 +191,24 @@ def space_results(P:dict)->dict:   # `metrics['privacy']`
     return {k: v for k, v in P.items() if k in SPACES}
 
 def privacy_warnings(P:dict)->list:   # `metrics['privacy']`: `copies` and each space's attack results
-    "What a release's privacy numbers call for, one line each: real volumes of any set in it, attacks whose AUC CI lies below 0.5."
+    "What a release's privacy numbers call for, one line each: real volumes of any set in it, near copies, attacks whose AUC CI lies below 0.5."
     out = [f"the release holds {n} volume{'s' * (n != 1)} of the {k} set verbatim: real data, not a synthetic release" for k, n in P.get('copies', {}).items() if n]
+    out += [f"{n} synthetic volume{'s' * (n != 1)} {'lie' if n != 1 else 'lies'} closer to a {k} volume than half the distance at which any holdout volume comes to a training volume: near copies"
+            for k, n in P.get('near_copies', {}).items() if n]
     for sp, res in space_results(P).items():
         low = [f"{a} {r['auc']:.3f} [{r['auc_ci'][0]:.3f}, {r['auc_ci'][1]:.3f}]" for a, r in res.items() if a != 'dcr' and r['auc_ci'][1] < 0.5]
         if low: out.append(f"{sp}: attack AUC CI below 0.5 ({', '.join(low)}): the release is closer to the non-members (holdout) than to the members "
                            "(train); the holdout was used in training, or the sets are mislabelled")
     return out
+
+def near_copies(synthetic,        # (m, ...) synthetic samples (array or `SpillRows`)
+                real:dict,        # set name -> (n, ...) real samples: 'train', 'holdout' (the real floor), any others
+                share:float=0.5,  # a near copy lies closer to a real sample than `share` × the real floor
+               )->tuple:          # ({set name: near copies of its samples}, the distance below which a synthetic sample counts)
+    "Synthetic samples closer to a real sample than half the real floor: the smallest distance from a holdout sample to its nearest training sample (no unseen patient's volume comes closer)."
+    if not 0 < share <= 1: raise PganError(f"share must be in (0, 1], got {share!r}")
+    floor = float(neighbor_stats(real['holdout'], real['train'])['min'].min())
+    return {k: int((neighbor_stats(synthetic, v)['min'] < share * floor).sum()) for k, v in real.items()}, share * floor
 
 def hold_real_copies(gate:dict,     # `apply_gate`'s result
                      copies:dict,   # `metrics['privacy']['copies']`: set name -> exact copies of its volumes in the release
@@ -318,6 +329,8 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         log(f"exact copies: synthetic ({n_syn}) against " + ', '.join(f"{k} ({sets[k].n})" for k in REAL_SETS if k in sets) + " in pixel space")
         M['privacy']['copies'] = {k: _exact_copies_streamed(sets[k], X['synthetic']) for k in REAL_SETS if k in sets}   # real volumes, whoever they belong to
         M['privacy']['exact_copies'] = M['privacy']['copies']['train']
+        log("near copies: synthetic against the candidates of every real set, in pixel space")
+        M['privacy']['near_copies'], M['privacy']['near_copy_distance'] = near_copies(X['synthetic'], {k: X[k] for k in REAL_SETS if k in X})
         if fidelity:
             log("spectrum: radially averaged power of every slice, synthetic / holdout / external vs train")
             M['fidelity']['spectral'] = spectral_fidelity(X); figs['spectrum.png'] = spectrum_figure(M['fidelity']['spectral'])

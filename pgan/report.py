@@ -53,7 +53,8 @@ def _verdict(M:dict)->str:
         d = P[sp].get('dcr', {})
         lines.append(f"<li><b>{sp}</b> attack AUC train vs holdout: {aucs}; DCR share closer to train {_f(d.get('share_closer_to_train'), 2)} "
                      f"(no-leak value {_f(d.get('share_expected'), 2)})</li>")
-    if 'copies' in P: lines.insert(0, "<li><b>exact copies</b> of real volumes in the synthetic set: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items()) + "</li>")
+    if 'copies' in P: lines.insert(0, "<li><b>exact copies</b> of real volumes in the synthetic set: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items())
+                                   + ("; <b>near copies</b> (closer than half the nearest any holdout volume comes to a training volume, among the candidates): " + ', '.join(f"{k} {n}" for k, n in P['near_copies'].items()) if 'near_copies' in P else '') + "</li>")
     elif 'exact_copies' in P: lines.insert(0, f"<li><b>exact copies</b> of training samples in the synthetic set: {P['exact_copies']}</li>")
     lines[:0] = [f'<li class="warn">⚠ {html.escape(w)}</li>' for w in P.get('warnings', [])]
     sd = Fd.get('spectral')
