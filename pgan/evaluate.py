@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENSITY_QUANTILE', 'REAL_SETS', 'open_sets',
            'parse_gate', 'get_metric', 'apply_gate', 'privacy_in_space', 'privacy_figure', 'space_results',
-           'privacy_warnings', 'near_copies', 'hold_real_copies', 'closest_pairs', 'closest_figure', 'check_request',
-           'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
+           'privacy_warnings', 'near_copies', 'hold_real_copies', 'fingerprint_leakage', 'closest_pairs',
+           'closest_figure', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels',
+           'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -16,7 +17,9 @@ from matplotlib.figure import Figure
 import pgan
 import contextlib
 from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha256_file, progress, scratch_dir
+import h5py
 from .data import H5Volumes
+from .phantom import patient_vus, PHANTOM_VERSION
 from .features import make_space, SPACES
 from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
 from .privacy import (score_candidates, attack_auc, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
@@ -199,6 +202,12 @@ def privacy_warnings(P:dict)->list:   # `metrics['privacy']`: `copies` and each 
         low = [f"{a} {r['auc']:.3f} [{r['auc_ci'][0]:.3f}, {r['auc_ci'][1]:.3f}]" for a, r in res.items() if a != 'dcr' and r['auc_ci'][1] < 0.5]
         if low: out.append(f"{sp}: attack AUC CI below 0.5 ({', '.join(low)}): the release is closer to the non-members (holdout) than to the members "
                            "(train); the holdout was used in training, or the sets are mislabelled")
+    fp = P.get('fingerprint')
+    if fp and (fp['auc_ci'][0] > 0.5 or fp['n_leaked']):
+        seen = any(r['auc_ci'][0] > 0.5 for res in space_results(P).values() for a, r in res.items() if a != 'dcr')
+        out.append(f"fingerprints: the release reproduces training patients' lesions (AUC {fp['auc']:.3f} [{fp['auc_ci'][0]:.3f}, {fp['auc_ci'][1]:.3f}], "
+                   f"{fp['n_leaked']} of {fp['n_patients']['train']} patients above the holdout's 99th percentile)"
+                   + ("" if seen else ": every membership attack is at chance, so the attacks are too weak on this data — their AUCs are no evidence of privacy"))
     return out
 
 def near_copies(synthetic,        # (m, ...) synthetic samples (array or `SpillRows`)
@@ -218,6 +227,44 @@ def hold_real_copies(gate:dict,     # `apply_gate`'s result
     extra = [dict(rule=f'privacy.copies.{k}==0', value=float(n), passed=False) for k, n in copies.items() if n and f'privacy.copies.{k}==0' not in asked]
     return dict(passed=gate['passed'] and not extra, rules=gate['rules'] + extra)
 
+
+# %% ../nbs/45_evaluate.ipynb #7871ec91
+def _is_phantom(v)->bool: return v.attrs.get('source') == 'phantom' and {'seed', 'study'} <= set(v.attrs)
+
+def fingerprint_leakage(train:H5Volumes,       # a phantom training file (`pgan phantom`)
+                        holdout:H5Volumes,     # the holdout file of the same phantom
+                        synthetic,             # (m, C, H, W) synthetic volumes (array or `SpillRows`)
+                        max_patients:int=40,   # patients scored per set (a seeded subsample: each costs a render of its VUs)
+                        n_boot:int=1000,       # bootstrap resamples of the AUC's CI
+                        seed:int=0,            # seed of the subsample and the bootstrap
+                       )->dict:                # auc, auc_ci, n_leaked, n_patients, threshold
+    "Ground-truth leakage on phantom data: does the synthetic volume nearest to each VU (drawn without its lesions) carry that patient's lesions? Training patients against unseen holdout patients."
+    for v in (train, holdout):
+        if not _is_phantom(v): raise PganError(f"{v.path}: not a pgan phantom file (no source='phantom', seed and study attributes): fingerprints need the phantom's ground truth")
+        if v.attrs.get('phantom_version') != PHANTOM_VERSION: raise PganError(f"{v.path}: phantom version {v.attrs.get('phantom_version')} is not this pgan's ({PHANTOM_VERSION}): its patients cannot be rebuilt")
+    if len(synthetic) < 1 or tuple(np.shape(synthetic[0])) != tuple(train.shape): raise PganError(f"synthetic volumes must be {tuple(train.shape)} like the phantom's")
+    rng = np.random.default_rng([seed, 5])
+    def scores(v):
+        with h5py.File(v.path, 'r') as f: lv = f['levels'][:]
+        pt = np.asarray(v.patients); ids = np.unique(pt)
+        out = []
+        for pid in np.sort(rng.choice(ids, min(max_patients, len(ids)), replace=False)):
+            rows = np.flatnonzero(pt == pid); rows = rows[np.argsort(lv[rows], kind='stable')]   # the sorted levels: the order of the draw
+            wo = patient_vus(v.attrs['seed'], v.attrs['study'], int(pid), lv[rows], tuple(train.shape[1:]), lesions=False)
+            f = (np.stack([v[int(r)] for r in rows]) - wo).reshape(len(rows), -1)
+            nn = neighbor_stats(wo.reshape(len(rows), -1), synthetic)['argmin']
+            cos = []
+            for j, s in enumerate(nn):
+                m = f[j] != 0
+                if not m.any(): continue
+                d = np.asarray(synthetic[int(s)], np.float32).ravel()[m] - wo[j].ravel()[m]
+                cos.append(float(d @ f[j][m] / max(np.linalg.norm(d) * np.linalg.norm(f[j][m]), 1e-12)))
+            if cos: out.append(max(cos))
+        return np.array(out)
+    st, sh = scores(train), scores(holdout)
+    if len(st) < 2 or len(sh) < 2: raise PganError(f"fingerprints need at least 2 patients with lesions in each set, got {len(st)} and {len(sh)}")
+    r, thr = attack_auc(st, sh, n_boot=n_boot, seed=seed), float(np.quantile(sh, 0.99))
+    return dict(auc=r['auc'], auc_ci=r['auc_ci'], n_leaked=int((st > thr).sum()), n_patients=dict(train=len(st), holdout=len(sh)), threshold=thr)
 
 # %% ../nbs/45_evaluate.ipynb #1f9ae13f
 def closest_pairs(synthetic,   # (m, d) or (m, ...) synthetic samples' features (or `SpillRows`)
@@ -301,6 +348,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              utility:bool=True,               # train the region classifiers (TRTR vs TSTR)
              utility_kwargs:dict=None,        # passed to `pgan.utility.utility_eval` (epochs, arch, max_train, ...)
              share_safe:bool=False,           # write no figure that shows real images
+             fingerprints:bool=True,          # on phantom data: whether the release reproduces its training patients' fingerprint lesions (`fingerprint_leakage`)
              n_closest:int=6,                 # the synthetic samples nearest to a training sample kept per space, with their nearest training and holdout samples (`closest_pairs`; 0: none)
              n_boot:int=1000,                 # bootstrap resamples
              seed:int=0,                      # seed of subsamples, spaces and bootstraps
@@ -331,6 +379,10 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         M['privacy']['exact_copies'] = M['privacy']['copies']['train']
         log("near copies: synthetic against the candidates of every real set, in pixel space")
         M['privacy']['near_copies'], M['privacy']['near_copy_distance'] = near_copies(X['synthetic'], {k: X[k] for k in REAL_SETS if k in X})
+        if fingerprints and _is_phantom(sets['train']) and _is_phantom(sets['holdout']):
+            log("fingerprints: does the synthetic volume nearest to each VU carry its patient's lesions (phantom ground truth)")
+            M['privacy']['fingerprint'] = fingerprint_leakage(sets['train'], sets['holdout'], X['synthetic'], n_boot=n_boot, seed=seed)
+        elif fingerprints: M['privacy']['fingerprint_note'] = "not phantom data: no ground truth of the patients' fingerprints"
         if fidelity:
             log("spectrum: radially averaged power of every slice, synthetic / holdout / external vs train")
             M['fidelity']['spectral'] = spectral_fidelity(X); figs['spectrum.png'] = spectrum_figure(M['fidelity']['spectral'])

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['REGIONS', 'REGION_PRIORS', 'LEVEL_NAMES', 'LEVEL_REGION', 'PROFILES', 'LEVEL_ORDER', 'STUDIES', 'PHANTOM_VERSION',
            'get_study', 'smooth_field', 'make_patients', 'make_vus', 'make_vu', 'fingerprint_map', 'make_study',
-           'write_phantom', 'phantom_patient', 'plot_vu_grid']
+           'write_phantom', 'phantom_patient', 'patient_vus', 'plot_vu_grid']
 
 # %% ../nbs/02_phantom.ipynb #9584f60e
 import functools, math
@@ -439,6 +439,19 @@ def phantom_patient(seed:int,        # the `seed` attribute of the phantom file
     "Rebuild a patient of a phantom data set: with the VU's level, `fingerprint_map` then shows its lesions."
     name = get_study(study)['name']
     return make_patients(1, _patient_rng(seed, name, patient_id), name, first_id=int(patient_id))[0]
+
+# %% ../nbs/02_phantom.ipynb #ced2fcdd
+def patient_vus(seed:int,            # the `seed` attribute of the phantom file
+                study:str,           # its `study` attribute ('A' or 'B')
+                patient_id:int,      # an id from its `patients` dataset
+                levels,              # all of that patient's levels in the file (its `levels` rows): the draw depends on them
+                size=(64, 64),       # (H, W) of the file's slices
+                lesions:bool=True,   # False: the same VUs without the patient's fingerprint lesions
+               )->np.ndarray:        # float32 (len(levels), 9, H, W), in the order of the sorted levels
+    "A phantom patient's VUs exactly as its file holds them, or the same draw without its lesions: the fingerprint is their difference."
+    name = get_study(study)['name']; rng = _patient_rng(seed, name, patient_id)
+    pat = make_patients(1, rng, name, first_id=int(patient_id))[0]
+    return make_vus(np.sort(np.asarray(levels, np.int64)), pat, study, rng, size, lesions=lesions)
 
 # %% ../nbs/02_phantom.ipynb #f76c9fd3
 def plot_vu_grid(volumes,           # (R, C, H, W) array or tensor (or one (C, H, W) volume): rows of slices

@@ -56,6 +56,13 @@ def _verdict(M:dict)->str:
     if 'copies' in P: lines.insert(0, "<li><b>exact copies</b> of real volumes in the synthetic set: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items())
                                    + ("; <b>near copies</b> (closer than half the nearest any holdout volume comes to a training volume, among the candidates): " + ', '.join(f"{k} {n}" for k, n in P['near_copies'].items()) if 'near_copies' in P else '') + "</li>")
     elif 'exact_copies' in P: lines.insert(0, f"<li><b>exact copies</b> of training samples in the synthetic set: {P['exact_copies']}</li>")
+    fp = P.get('fingerprint')
+    if fp: lines.insert(1, f"<li><b>fingerprints</b> (phantom ground truth: does the synthetic volume nearest to each VU carry its patient's lesions?): AUC training vs holdout patients {_f(fp['auc'], 2)} [{_f(fp['auc_ci'][0], 2)}–{_f(fp['auc_ci'][1], 2)}]; "
+                            f"{fp['n_leaked']} of {fp['n_patients']['train']} training patients above the holdout's 99th percentile</li>")
+    elif P.get('fingerprint_note'): lines.insert(1, f"<li><b>fingerprints</b>: {html.escape(P['fingerprint_note'])}</li>")
+    at_chance = all(r['auc_ci'][0] <= 0.5 <= r['auc_ci'][1] for res in space_results(P).values() for a, r in res.items() if a != 'dcr')
+    if fp and at_chance and fp['auc_ci'][0] <= 0.5 and not fp['n_leaked'] and not P.get('warnings'):
+        lines.insert(0, "<li><b>No evidence of leakage</b>: every attack is at chance and no training patient's fingerprint is reproduced (phantom ground truth).</li>")
     lines[:0] = [f'<li class="warn">⚠ {html.escape(w)}</li>' for w in P.get('warnings', [])]
     sd = Fd.get('spectral')
     if sd: lines.append(f"<li><b>spectrum</b>: max |ln(P<sub>synthetic</sub> / P<sub>train</sub>)| {_f(sd['max_abs_log_ratio'], 2)} "
