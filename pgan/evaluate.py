@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENSITY_QUANTILE', 'REAL_SETS', 'open_sets',
            'parse_gate', 'get_metric', 'apply_gate', 'privacy_in_space', 'privacy_figure', 'space_results',
-           'privacy_warnings', 'near_copies', 'hold_real_copies', 'fingerprint_leakage', 'closest_pairs',
-           'closest_figure', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels',
-           'real_vs_synthetic_figure', 'write_outputs']
+           'fingerprints_leak', 'privacy_warnings', 'near_copies', 'hold_real_copies', 'fingerprint_leakage',
+           'closest_pairs', 'closest_figure', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate',
+           'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -193,6 +193,12 @@ def space_results(P:dict)->dict:   # `metrics['privacy']`
     "The per-space attack results of `metrics['privacy']`, without `exact_copies`, `copies` and `warnings`."
     return {k: v for k, v in P.items() if k in SPACES}
 
+def fingerprints_leak(fp:dict,           # `metrics['privacy']['fingerprint']`
+                      alpha:float=0.01)->bool:   # false-alarm rate of the count
+    "Whether a release reproduces training patients' fingerprints: the AUC's CI lies above 0.5, or more training patients pass the holdout's 99th percentile than chance gives (P(Binomial(n, 0.01) ≥ count) < alpha)."
+    from scipy.stats import binom
+    return bool(fp['auc_ci'][0] > 0.5 or binom.sf(fp['n_leaked'] - 1, fp['n_patients']['train'], 0.01) < alpha)
+
 def privacy_warnings(P:dict)->list:   # `metrics['privacy']`: `copies` and each space's attack results
     "What a release's privacy numbers call for, one line each: real volumes of any set in it, near copies, attacks whose AUC CI lies below 0.5."
     out = [f"the release holds {n} volume{'s' * (n != 1)} of the {k} set verbatim: real data, not a synthetic release" for k, n in P.get('copies', {}).items() if n]
@@ -203,7 +209,7 @@ def privacy_warnings(P:dict)->list:   # `metrics['privacy']`: `copies` and each 
         if low: out.append(f"{sp}: attack AUC CI below 0.5 ({', '.join(low)}): the release is closer to the non-members (holdout) than to the members "
                            "(train); the holdout was used in training, or the sets are mislabelled")
     fp = P.get('fingerprint')
-    if fp and (fp['auc_ci'][0] > 0.5 or fp['n_leaked']):
+    if fp and fingerprints_leak(fp):
         seen = any(r['auc_ci'][0] > 0.5 for res in space_results(P).values() for a, r in res.items() if a != 'dcr')
         out.append(f"fingerprints: the release reproduces training patients' lesions (AUC {fp['auc']:.3f} [{fp['auc_ci'][0]:.3f}, {fp['auc_ci'][1]:.3f}], "
                    f"{fp['n_leaked']} of {fp['n_patients']['train']} patients above the holdout's 99th percentile)"

@@ -46,7 +46,7 @@ def _verdict(M:dict)->str:
         gate = f'<b class="big">{head}</b><ul>{rules}</ul>'
     else: cls, gate = 'none', '<b class="big">No release gate was set</b> <span class="muted">(pass <code>--gate</code> rules to get a pass/fail verdict)</span>'
     P, Fd = M.get('privacy', {}), M.get('fidelity', {})
-    from pgan.evaluate import space_results
+    from pgan.evaluate import space_results, fingerprints_leak
     lines = []
     for sp in space_results(P):
         aucs = ', '.join(f"{a} {_f(r['auc'], 2)} [{_f(r['auc_ci'][0], 2)}–{_f(r['auc_ci'][1], 2)}]" for a, r in P[sp].items() if a != 'dcr')
@@ -61,7 +61,7 @@ def _verdict(M:dict)->str:
                             f"{fp['n_leaked']} of {fp['n_patients']['train']} training patients above the holdout's 99th percentile</li>")
     elif P.get('fingerprint_note'): lines.insert(1, f"<li><b>fingerprints</b>: {html.escape(P['fingerprint_note'])}</li>")
     at_chance = all(r['auc_ci'][0] <= 0.5 <= r['auc_ci'][1] for res in space_results(P).values() for a, r in res.items() if a != 'dcr')
-    if fp and at_chance and fp['auc_ci'][0] <= 0.5 and not fp['n_leaked'] and not P.get('warnings'):
+    if fp and at_chance and not fingerprints_leak(fp) and not P.get('warnings'):
         lines.insert(0, "<li><b>No evidence of leakage</b>: every attack is at chance and no training patient's fingerprint is reproduced (phantom ground truth).</li>")
     lines[:0] = [f'<li class="warn">⚠ {html.escape(w)}</li>' for w in P.get('warnings', [])]
     sd = Fd.get('spectral')
