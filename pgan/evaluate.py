@@ -250,24 +250,25 @@ def fingerprint_leakage(train:H5Volumes,       # a phantom training file (`pgan 
         if v.attrs.get('phantom_version') != PHANTOM_VERSION: raise PganError(f"{v.path}: phantom version {v.attrs.get('phantom_version')} is not this pgan's ({PHANTOM_VERSION}): its patients cannot be rebuilt")
     if len(synthetic) < 1 or tuple(np.shape(synthetic[0])) != tuple(train.shape): raise PganError(f"synthetic volumes must be {tuple(train.shape)} like the phantom's")
     rng = np.random.default_rng([seed, 5])
-    def scores(v):
+    def lesions(v):   # (VUs without lesions, the lesions, patient) of up to max_patients patients, each patient's VUs in the order of its draw
         with h5py.File(v.path, 'r') as f: lv = f['levels'][:]
-        pt = np.asarray(v.patients); ids = np.unique(pt)
-        out = []
-        for pid in np.sort(rng.choice(ids, min(max_patients, len(ids)), replace=False)):
+        pt = np.asarray(v.patients); wo, fp, who = [], [], []
+        for pid in np.sort(rng.choice(np.unique(pt), min(max_patients, len(np.unique(pt))), replace=False)):
             rows = np.flatnonzero(pt == pid); rows = rows[np.argsort(lv[rows], kind='stable')]   # the sorted levels: the order of the draw
-            wo = patient_vus(v.attrs['seed'], v.attrs['study'], int(pid), lv[rows], tuple(train.shape[1:]), lesions=False)
-            f = (np.stack([v[int(r)] for r in rows]) - wo).reshape(len(rows), -1)
-            nn = neighbor_stats(wo.reshape(len(rows), -1), synthetic)['argmin']
-            cos = []
-            for j, s in enumerate(nn):
-                m = f[j] != 0
-                if not m.any(): continue
-                d = np.asarray(synthetic[int(s)], np.float32).ravel()[m] - wo[j].ravel()[m]
-                cos.append(float(d @ f[j][m] / max(np.linalg.norm(d) * np.linalg.norm(f[j][m]), 1e-12)))
-            if cos: out.append(max(cos))
-        return np.array(out)
-    st, sh = scores(train), scores(holdout)
+            w = patient_vus(v.attrs['seed'], v.attrs['study'], int(pid), lv[rows], tuple(train.shape[1:]), lesions=False)
+            wo.append(w.reshape(len(rows), -1)); fp.append(np.stack([v[int(r)] for r in rows]).reshape(len(rows), -1) - wo[-1]); who += [pid] * len(rows)
+        return np.concatenate(wo), np.concatenate(fp), np.array(who)
+    (wt, ft, pt_), (wh, fh, ph) = lesions(train), lesions(holdout)
+    nn = neighbor_stats(np.concatenate([wt, wh]), synthetic)['argmin']   # one pass over the release for every VU of both sets
+    def scores(wo, fp, who, nn):   # per patient: the largest cosine over its VUs that carry lesions
+        best = {}
+        for j, s in enumerate(nn):
+            m = fp[j] != 0
+            if not m.any(): continue
+            d = np.asarray(synthetic[int(s)], np.float32).ravel()[m] - wo[j][m]
+            best[who[j]] = max(best.get(who[j], -1.), float(d @ fp[j][m] / max(np.linalg.norm(d) * np.linalg.norm(fp[j][m]), 1e-12)))
+        return np.array(list(best.values()))
+    st, sh = scores(wt, ft, pt_, nn[:len(wt)]), scores(wh, fh, ph, nn[len(wt):])
     if len(st) < 2 or len(sh) < 2: raise PganError(f"fingerprints need at least 2 patients with lesions in each set, got {len(st)} and {len(sh)}")
     r, thr = attack_auc(st, sh, n_boot=n_boot, seed=seed), float(np.quantile(sh, 0.99))
     return dict(auc=r['auc'], auc_ci=r['auc_ci'], n_leaked=int((st > thr).sum()), n_patients=dict(train=len(st), holdout=len(sh)), threshold=thr)
