@@ -232,6 +232,9 @@ def _add_evaluate(sub):
     p.add_argument('--gate', help='release-gate rules, e.g. "privacy.pixel.pairwise.auc<=0.6,privacy.exact_copies==0" (exit 3 when one fails)')
     p.add_argument('--share-safe', action='store_true', help='keep real images out of the report and figures')
     p.add_argument('--closest', type=_nonneg_int, default=6, help='synthetic samples nearest to a training sample shown per space, beside their nearest training and holdout samples (default 6; 0: none; their images are left out with --share-safe)')
+    p.add_argument('--checkpoint', type=Path, help='the released generator (a pgan train checkpoint): adds the reconstruction attack on its weights (GAN-Leaks), privacy.pixel.reconstruction')
+    p.add_argument('--inversion-steps', type=_pos_int, default=100, help='with --checkpoint: Adam steps on the generator\'s input per candidate (default 100)')
+    p.add_argument('--inversion-candidates', type=_pos_int, default=200, help='with --checkpoint: candidates per real set inverted (default 200)')
     p.add_argument('--no-fidelity', action='store_true', help='skip the fidelity metrics')
     p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
     p.add_argument('--max-candidates', type=_pos_int, default=1000, help='candidates per real set for the attacks (default 1000)')
@@ -252,21 +255,27 @@ def _say_copies(M:dict):
 
 def cmd_evaluate(args)->int:
     "Run `pgan evaluate`; exit 3 when the gate fails."
-    from pgan.evaluate import evaluate, open_sets, parse_gate, check_request
+    from pgan.evaluate import evaluate, open_sets, parse_gate, check_request, check_generator
+    from pgan.generate import LoadedGenerator
     from pgan.report import write_report
     if args.out.exists() and not args.out.is_dir(): raise PganError(f"--out {args.out} is a file, not a folder")
-    check_request(args.spaces, args.attacks, parse_gate(args.gate), args.external is not None, not args.no_utility)
+    check_request(args.spaces, args.attacks, parse_gate(args.gate), args.external is not None, not args.no_utility, reconstruction=args.checkpoint is not None)
     sets = open_sets(args.train, args.holdout, args.synthetic, args.external)          # all input checks, before any output
+    g = None if args.checkpoint is None else LoadedGenerator(args.checkpoint)
+    if g is not None: check_generator(g, sets['train'])
     with staged_dir(args.out) as tmp:
         M = evaluate(*(sets.get(k) for k in ('train', 'holdout', 'synthetic', 'external')), out=tmp, spaces=args.spaces,
                      attacks=args.attacks, gate=args.gate, max_candidates=args.max_candidates, fidelity=not args.no_fidelity, utility=not args.no_utility,
                      share_safe=args.share_safe, n_closest=args.closest, n_boot=args.n_boot, seed=args.seed, check_values=False,
-                     max_synthetic_bytes=int(args.max_synthetic_gib * 2**30))
+                     max_synthetic_bytes=int(args.max_synthetic_gib * 2**30), checkpoint=g, inversion_steps=args.inversion_steps,
+                     inversion_candidates=args.inversion_candidates)
         write_report(tmp)
     for sp in args.spaces:
         r = M['privacy'][sp]
         print(f"{sp}: " + ', '.join(f"{a} AUC {r[a]['auc']:.3f} [{r[a]['auc_ci'][0]:.3f}, {r[a]['auc_ci'][1]:.3f}]" for a in args.attacks)
               + f"; DCR share closer to train {r['dcr']['share_closer_to_train']:.3f} (no leak: {r['dcr']['share_expected']:.2f})")
+    rc_ = M['privacy']['pixel'].get('reconstruction')
+    if rc_: print(f"reconstruction (released weights): AUC {rc_['auc']:.3f} [{rc_['auc_ci'][0]:.3f}, {rc_['auc_ci'][1]:.3f}]; median error train {rc_['median_error']['train']:.4f}, holdout {rc_['median_error']['holdout']:.4f}")
     _say_copies(M)
     if M['utility'].get('trtr'): print(f"utility: balanced accuracy TSTR {M['utility']['tstr']['balanced_accuracy']:.3f} vs TRTR {M['utility']['trtr']['balanced_accuracy']:.3f}")
     print(f"wrote {args.out/'metrics.json'}, {args.out/'report.html'}, {args.out/'figures'}/")

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENSITY_QUANTILE', 'REAL_SETS', 'open_sets',
-           'parse_gate', 'get_metric', 'apply_gate', 'privacy_in_space', 'privacy_figure', 'space_results',
-           'fingerprints_leak', 'privacy_warnings', 'near_copies', 'hold_real_copies', 'fingerprint_leakage',
-           'closest_pairs', 'closest_figure', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate',
-           'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
+           'parse_gate', 'get_metric', 'apply_gate', 'attack_metrics', 'privacy_in_space', 'privacy_figure',
+           'space_results', 'fingerprints_leak', 'privacy_warnings', 'near_copies', 'hold_real_copies',
+           'fingerprint_leakage', 'closest_pairs', 'closest_figure', 'check_generator', 'reconstruction_attack',
+           'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels', 'real_vs_synthetic_figure',
+           'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -20,6 +21,7 @@ from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha2
 import h5py
 from .data import H5Volumes
 from .phantom import patient_vus, PHANTOM_VERSION
+from .generate import LoadedGenerator, invert
 from .features import make_space, SPACES
 from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
 from .privacy import (score_candidates, attack_auc, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
@@ -85,6 +87,21 @@ def apply_gate(metrics:dict, rules:list)->dict:
         ok = bool(_OPS[op](float(v), val)) and np.isfinite(float(v))
         out.append(dict(rule=f'{key}{op}{val:g}', value=float(v), passed=ok))
     return dict(passed=all(r['passed'] for r in out), rules=out)
+
+# %% ../nbs/45_evaluate.ipynb #d62be9ee
+def attack_metrics(s:dict,         # group -> (n_g,) attack scores (higher = member): 'train', 'holdout', optional 'external'
+                   patients:dict,  # 'train', 'holdout' -> (n_g,) patient ids of the candidates (or None)
+                   n_boot:int=1000, seed:int=0)->dict:   # auc, auc_ci, ci_resamples, tpr_at_fpr_0.01/0.001, auc_vs_external, auc_by_patient
+    "One attack's numbers: AUC train vs holdout with its CI (resampling whole patients when they are known), TPR at low FPR, AUC vs external (shift), AUC of patients' mean scores."
+    pats = {g: (patients or {}).get(g) for g in ('train', 'holdout')}
+    by_patient = pats['train'] is not None and pats['holdout'] is not None
+    r = attack_auc(s['train'], s['holdout'], n_boot=n_boot, seed=seed, **(dict(patients_members=pats['train'], patients_nonmembers=pats['holdout']) if by_patient else {}))
+    m = dict(auc=r['auc'], auc_ci=r['auc_ci'], ci_resamples='patients' if by_patient else 'samples', **{k: r[k] for k in ('tpr_at_fpr_0.01', 'tpr_at_fpr_0.001')})
+    if 'external' in s: m['auc_vs_external'] = attack_auc(s['train'], s['external'], n_boot=0)['auc']
+    if by_patient:
+        pt, ph = (aggregate_by_patient(s[g], pats[g], 'mean')[1] for g in ('train', 'holdout'))
+        if len(pt) >= 2 and len(ph) >= 2: m['auc_by_patient'] = attack_auc(pt, ph, n_boot=0)['auc']
+    return m
 
 # %% ../nbs/45_evaluate.ipynb #b22a475d
 ATTACK_NAMES = ('pairwise', 'density', 'mc', 'domias', 'subspace')
@@ -156,16 +173,7 @@ def privacy_in_space(feats:dict,                   # group -> (n_g, d) features:
         return _split(streamed[a] if D is None else _from_matrix(D, a, q), sizes, names)
     out, scores = {}, {}
     pats = {g: (patients or {}).get(g) for g in ('train', 'holdout')}
-    by_patient = pats['train'] is not None and pats['holdout'] is not None   # CIs then resample whole patients
-    for a in attacks:
-        s = scores[a] = run(a)
-        r = attack_auc(s['train'], s['holdout'], n_boot=n_boot, seed=seed, **(dict(patients_members=pats['train'], patients_nonmembers=pats['holdout']) if by_patient else {}))
-        m = dict(auc=r['auc'], auc_ci=r['auc_ci'], ci_resamples='patients' if by_patient else 'samples', **{k: r[k] for k in ('tpr_at_fpr_0.01', 'tpr_at_fpr_0.001')})
-        if 'external' in s: m['auc_vs_external'] = attack_auc(s['train'], s['external'], n_boot=0)['auc']
-        if by_patient:
-            pt, ph = (aggregate_by_patient(s[g], pats[g], 'mean')[1] for g in ('train', 'holdout'))
-            if len(pt) >= 2 and len(ph) >= 2: m['auc_by_patient'] = attack_auc(pt, ph, n_boot=0)['auc']
-        out[a] = m
+    for a in attacks: out[a] = attack_metrics(scores.setdefault(a, run(a)), pats, n_boot, seed)
     scores['min_distance'] = run('min_distance')                      # raw minimum, for the figures
     dt, dh = streamed['dcr'] if D is None else [D[a:b].min(0) for a, b in dcr_rows]   # each synthetic sample's nearest train / holdout
     out['dcr'] = dcr_summary(dt, dh, 0.5)
@@ -305,6 +313,29 @@ def closest_figure(pairs:list,    # `closest_pairs` with file rows, as in `metri
     fig.tight_layout()
     return fig
 
+# %% ../nbs/45_evaluate.ipynb #5ce45a1b
+def check_generator(g:LoadedGenerator,   # the released generator
+                    data:H5Volumes):     # the training set it is said to come from
+    "Refuse a generator trained on other data: another volume shape or other classes."
+    if tuple(g.shape) != tuple(data.shape) or list(g.class_names) != list(data.class_names):
+        raise PganError(f"{g.path}: its generator makes {tuple(g.shape)} volumes of classes {list(g.class_names)}, but {data.path.name} holds {tuple(data.shape)} volumes of classes {list(data.class_names)}: a checkpoint of other data")
+
+def reconstruction_attack(g:LoadedGenerator,   # the released generator
+                          real:dict,           # group -> (volumes (n, C, H, W), labels (n,)): 'train', 'holdout', optional 'external'
+                          patients:dict=None,  # 'train', 'holdout' -> (n,) patient ids (the CI then resamples whole patients)
+                          steps:int=100,       # Adam steps per candidate (`invert`)
+                          lr:float=0.05,       # Adam's learning rate
+                          prior:float=1e-3,    # weight of the noise's mean square (`invert`)
+                          n_boot:int=1000,     # bootstrap resamples
+                          seed:int=0,          # bootstrap seed
+                          show_progress:bool=True,
+                         )->tuple:             # (`attack_metrics` + steps, candidates, median_error per group; group -> scores)
+    "GAN-Leaks on released weights: each candidate's score is minus the error with which the generator reconstructs it."
+    s = {k: -invert(g, x, y, steps=steps, lr=lr, prior=prior, show_progress=show_progress) for k, (x, y) in real.items()}
+    m = attack_metrics(s, patients, n_boot, seed)
+    m.update(steps=steps, candidates={k: len(v) for k, v in s.items()}, median_error={k: float(np.median(-v)) for k, v in s.items()})
+    return m, s
+
 # %% ../nbs/45_evaluate.ipynb #2bc91a77
 def _inputs(sets:dict)->dict:
     return {k: dict(path=str(v.path), n=int(v.n), shape=list(v.shape), sha256=sha256_file(v.path)) for k, v in sets.items()}
@@ -314,8 +345,8 @@ def _versions()->dict:
     return dict(pgan=pgan.__version__, python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
                 scikit_learn=sklearn.__version__, scipy=scipy.__version__, h5py=_h.__version__, platform=platform.platform())
 
-def check_request(spaces, attacks, rules, external:bool, utility:bool=True):
-    "Refuse unknown spaces or attacks, and gate rules on metrics this run will not compute — before any work."
+def check_request(spaces, attacks, rules, external:bool, utility:bool=True, reconstruction:bool=False):
+    "Refuse unknown spaces or attacks, and gate rules on metrics this run will not compute (`privacy.pixel.reconstruction` needs the released generator) — before any work."
     for s in spaces:
         if s not in SPACES: raise PganError(f"unknown feature space {s!r}: use any of {', '.join(SPACES)}")
     if 'pixel' not in spaces: raise PganError("the spaces must include 'pixel' (DESIGN §10: every evaluation reports pixel space)")
@@ -323,7 +354,7 @@ def check_request(spaces, attacks, rules, external:bool, utility:bool=True):
         if a not in ATTACK_NAMES: raise PganError(f"unknown attack {a!r}: use any of {', '.join(ATTACK_NAMES)}")
     for key, _, _ in rules:
         p = key.split('.')
-        ok = (p[0] == 'privacy' and (p[1:] == ['exact_copies'] or (len(p) == 3 and p[1] == 'copies' and p[2] in REAL_SETS) or (len(p) >= 3 and p[1] in spaces and (p[2] in attacks or p[2] == 'dcr')))) \
+        ok = (p[0] == 'privacy' and (p[1:] == ['exact_copies'] or (len(p) == 3 and p[1] == 'copies' and p[2] in REAL_SETS) or (len(p) >= 3 and p[1] in spaces and (p[2] in attacks or p[2] == 'dcr' or (p[1:3] == ['pixel', 'reconstruction'] and reconstruction))))) \
              or (p[0] == 'fidelity' and len(p) >= 3 and (p[1] in spaces or p[1] == 'spectral' or (p[1] == 'classifier' and utility))) or (p[0] == 'utility' and utility) or p[0] == 'dp'
         if not ok: raise PganError(f"gate rule on {key!r}: this evaluation does not compute it (spaces {','.join(spaces)}; attacks {','.join(attacks)})")
         if (p[-1] == 'auc_vs_external' or p[1:] == ['copies', 'external']) and not external: raise PganError(f"gate rule on {key!r} needs --external")
@@ -363,13 +394,21 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              log=None,                        # callable(str) for progress messages (default: stderr)
              check_values:bool=True,          # scan the sets for NaN/inf (skip when `open_sets` already did)
              max_synthetic_bytes:int=2*2**30, # a larger synthetic set (as float32) is never held: decompressed once to a scratch file in `out`
+             checkpoint=None,                 # the released generator (a `pgan train` checkpoint or a `LoadedGenerator`): adds the reconstruction attack on its weights (`reconstruction_attack`)
+             inversion_steps:int=100,         # with `checkpoint`: Adam steps per candidate
+             inversion_candidates:int=200,    # with `checkpoint`: candidates per real set inverted (the first of the attacks' seeded candidates)
             )->dict:                          # the metrics
     "Fidelity and privacy of a synthetic release against its training data: metrics.json and figures."
     log = log or (lambda s: print(s, file=sys.stderr))
     t0, spaces, attacks = time.time(), list(dict.fromkeys(spaces)), list(attacks)
     rules = parse_gate(gate)
-    check_request(spaces, attacks, rules, external is not None, utility)
+    check_request(spaces, attacks, rules, external is not None, utility, reconstruction=checkpoint is not None)
+    if checkpoint is not None:
+        for k, v in dict(inversion_steps=inversion_steps, inversion_candidates=inversion_candidates).items():
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise PganError(f"{k} must be a positive integer, got {v!r}")
     sets = open_sets(train, holdout, synthetic, external, check_values=check_values)
+    g = checkpoint if checkpoint is None or isinstance(checkpoint, LoadedGenerator) else LoadedGenerator(checkpoint)
+    if g is not None: check_generator(g, sets['train'])
     idx = {k: _sub(v.n, max_candidates if k != 'synthetic' else v.n, seed + i) for i, (k, v) in enumerate(sets.items())}
     cand, X = _read_candidates(sets, idx)
     pats = {k: (None if sets[k].patients is None else sets[k].patients[idx[k]]) for k in ('train', 'holdout')}
@@ -413,6 +452,12 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
                                                      X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
                 M['fidelity'][sp]['floor'] = {'holdout': fidelity_metrics(F['train'][r], F['holdout'])}   # the real floor: a perfect generator's values
         del X['synthetic'], F
+        if g is not None:   # the released weights: GAN-Leaks' reconstruction, in pixel space
+            k = {s: min(inversion_candidates, len(X[s])) for s in REAL_SETS if s in X}
+            log(f"reconstruction: the released generator inverted on {' / '.join(f'{n} {s}' for s, n in k.items())} candidates, {inversion_steps} steps each")
+            M['privacy']['pixel']['reconstruction'], sc = reconstruction_attack(g, {s: (X[s][:n], X_labels(sets, idx, s)[:n]) for s, n in k.items()},
+                {s: None if pats[s] is None else pats[s][:k[s]] for s in ('train', 'holdout')}, steps=inversion_steps, n_boot=n_boot, seed=seed)
+            arrays['scores_reconstruction.npz'] = sc
     if utility:
         from pgan.utility import utility_eval, utility_figures, plot_umap_diversity
         log("utility: region classifiers trained on real (TRTR) and on synthetic (TSTR) volumes, tested on holdout/external")
@@ -428,7 +473,9 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     M['gate'] = hold_real_copies(apply_gate(M, rules), M['privacy']['copies']) if rules else dict(passed=True, rules=[])
     M['provenance'] = dict(versions=_versions(), seed=seed, spaces=spaces, attacks=attacks, max_candidates=max_candidates, utility=utility,
                            max_real=max_real, n_boot=n_boot, share_safe=share_safe, seconds=round(time.time() - t0, 1),
-                           candidates={k: len(v) for k, v in idx.items()})
+                           candidates={k: len(v) for k, v in idx.items()},
+                           reconstruction=None if g is None else dict(checkpoint=g.path.name, checkpoint_sha256=g.sha256, epoch=g.epoch, steps=inversion_steps,
+                                                                       candidates=M['privacy']['pixel']['reconstruction']['candidates']))
     arrays['candidates.npz'] = {f'{k}_index': v for k, v in idx.items() if k != 'synthetic'} | {f'{k}_regions': X_labels(sets, idx, k) for k in idx}
     if out is not None: write_outputs(M, figs, out, arrays)
     return M

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LoadedGenerator', 'label_counts', 'sample_labels', 'sample_noise', 'generate_h5', 'class_grid', 'class_interpolation',
-           'noise_interpolation', 'generator_figures']
+           'noise_interpolation', 'generator_figures', 'invert']
 
 # %% ../nbs/13_generate.ipynb #e21deab6
 import math
@@ -152,3 +152,43 @@ def generator_figures(g:LoadedGenerator,   # the generator
     short = lambda c: '/'.join(g.class_names[i][:1].upper() for i in np.flatnonzero(c > 0))
     return {'synthetic_grid.png': plot_vu_grid(x, row_labels=[g.class_names[i] for i in lab], title='synthetic volumes, the same 2 noise vectors for every class'),
             'interpolation.png': plot_vu_grid(xi, row_labels=[short(c) for c in codes], title='class interpolation, noise fixed')}
+
+# %% ../nbs/13_generate.ipynb #30ea7506
+def _free_noise(G)->dict:   # name -> values per volume of every noise `invert` optimises
+    if not hasattr(G, 'latents_from'): return dict(e=G.z_dim)
+    d = G.basis.shape[1]
+    return dict(e=G.z_dim, **({'w': d} if bool(G.latent_sd.any()) else {}), **({'r': d} if G.code_remainder else {}))
+
+def _render(G, onehot:torch.Tensor, noise:dict)->torch.Tensor:   # the deterministic part of G for explicit noise
+    if not hasattr(G, 'latents_from'): return G(torch.cat([onehot, noise['e']], 1))
+    return G.decoder(G.latents_from(onehot, noise['e'], noise.get('w'), noise.get('r'))).clamp(-1, 1)
+
+def invert(g:LoadedGenerator,        # the released generator
+           x,                        # (n, C, H, W) candidate volumes (array or tensor), the generator's shape
+           labels,                   # (n,) their classes
+           steps:int=100,            # Adam steps per candidate
+           lr:float=0.05,            # Adam's learning rate on the noise
+           prior:float=1e-3,         # weight of the mean squared noise beside the mean squared error
+           batch_size:int=64,        # candidates optimised at once (their results do not depend on it)
+           show_progress:bool=True,  # a progress bar on a terminal
+          )->np.ndarray:             # (n,) each candidate's mean squared reconstruction error
+    "GAN-Leaks' reconstruction: the generator's input (class fixed to the label) optimised to reproduce each candidate; its error."
+    for k, v in dict(steps=steps, batch_size=batch_size).items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise PganError(f"{k} must be a positive integer, got {v!r}")
+    if not (lr > 0 and prior >= 0): raise PganError(f"lr must be positive and prior non-negative, got lr={lr!r}, prior={prior!r}")
+    x, y = torch.as_tensor(np.asarray(x), dtype=torch.float32), torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
+    if tuple(x.shape[1:]) != g.shape or len(y) != len(x):
+        raise PganError(f"the candidates are {len(x)} volumes {tuple(x.shape[1:])} with {len(y)} labels; the generator makes {g.shape} volumes (one label each)")
+    if len(y) and (y.min() < 0 or y.max() >= g.n_classes): raise PganError(f"labels must be classes 0 … {g.n_classes - 1} of the generator ({', '.join(g.class_names)})")
+    G, sizes, out = g.G, _free_noise(g.G), []
+    for p in G.parameters(): p.requires_grad_(False)
+    for s in progress(range(0, len(x), batch_size), total=math.ceil(len(x) / batch_size), desc='invert', unit='batch', disable=None if show_progress else True):
+        xb, oh = x[s:s + batch_size].to(g.device), torch.nn.functional.one_hot(y[s:s + batch_size], g.n_classes).float().to(g.device)
+        noise = {k: torch.zeros(len(xb), d, device=g.device, requires_grad=True) for k, d in sizes.items()}
+        opt = torch.optim.Adam(noise.values(), lr=lr)
+        for _ in range(steps):
+            opt.zero_grad()
+            mse = ((_render(G, oh, noise) - xb) ** 2).flatten(1).mean(1)
+            (mse + prior * torch.cat(list(noise.values()), 1).pow(2).mean(1)).sum().backward(); opt.step()
+        with torch.no_grad(): out.append(((_render(G, oh, noise) - xb) ** 2).flatten(1).mean(1).double().cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)

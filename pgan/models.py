@@ -276,18 +276,30 @@ class LatentGenerator(nn.Module):
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
         "Latent maps for generator inputs `code` = class weights (one-hot or mixed) ‖ noise."
-        c, e = code[:, :self.n_classes], code[:, self.n_classes:]
+        d = (self.basis.shape[1],)
+        return self.latents_from(code[:, :self.n_classes], code[:, self.n_classes:], code_noise(code, d, stream=1) if bool(self.latent_sd.any()) else None,
+                                 code_noise(code, d, stream=3) if self.code_remainder else None)
+
+    def latents_from(self,
+                     c:torch.Tensor,        # (N, K) class weights
+                     e:torch.Tensor,        # (N, z_dim) standard normal noise along the principal directions
+                     w:torch.Tensor=None,   # (N, d) standard normal noise outside them (when `latent_sd` is set)
+                     r:torch.Tensor=None,   # (N, d) white standard normal noise of the remainder (with `code_remainder`)
+                    )->torch.Tensor:        # (N, *latent_shape)
+        "Latent maps from every noise of the Gaussian given explicitly: differentiable in each (`latents` derives `w` and `r` from the code; `invert` optimises them)."
         p = c @ self.class_mean + torch.einsum('nk,kij,nj->ni', c, self.class_chol, e)
         z = p @ self.basis + self.latent_mean
-        if bool(self.latent_sd.any()):          # isotropic noise in the directions the PCA space leaves out
-            w = code_noise(code, (self.basis.shape[1],), stream=1)
+        if w is not None and bool(self.latent_sd.any()):   # isotropic noise in the directions the PCA space leaves out
             z = z + (c @ self.latent_sd)[:, None] * (w - (w @ self.basis.T) @ self.basis)
-        if self.code_remainder: z = z + c @ self.class_offset + self.remainder_noise(code) * self.remainder_sd   # exact class means; the factor model's remainder
-        return z.view(len(code), *self.latent_shape)
+        if r is not None and self.code_remainder: z = z + c @ self.class_offset + self.colour_remainder(r) * self.remainder_sd   # exact class means; the factor model's remainder
+        return z.view(len(c), *self.latent_shape)
 
     def remainder_noise(self, code:torch.Tensor)->torch.Tensor:
         "Unit-variance noise per code value, from `code`: white, or coloured by the remainder's cross-spectrum when `fit_remainder_field` has set it."
-        e = code_noise(code, (self.basis.shape[1],), stream=3)
+        return self.colour_remainder(code_noise(code, (self.basis.shape[1],), stream=3))
+
+    def colour_remainder(self, e:torch.Tensor)->torch.Tensor:
+        "White unit-variance noise per code value `e` (N, d), coloured by the remainder's cross-spectrum when `fit_remainder_field` has set it (else unchanged)."
         if not (self.remainder_field and bool(self.remainder_chol.any())): return e
         L = torch.view_as_complex(self.remainder_chol)
         f = torch.einsum('hwcd,ndhw->nchw', L, torch.fft.fft2(e.view(len(e), *self.latent_shape)))
