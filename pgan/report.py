@@ -114,6 +114,13 @@ def _closest(pairs, fig:Path, sp:str, share_safe)->str:
     elif share_safe: s += '<p class="muted">Their images are left out (<code>--share-safe</code>).</p>'
     return s
 
+def _reconstruction(r:dict, prov:dict)->str:   # `privacy.pixel.reconstruction` and `provenance.reconstruction`
+    if not r: return ''
+    e, ck = r.get('median_error', {}), prov or {}
+    return (f"<p><b>reconstruction</b> is the attack on the released weights (GAN-Leaks): the generator ({html.escape(str(ck.get('checkpoint', '?')))}, epoch {ck.get('epoch', '?')}) "
+            f"was inverted on {', '.join(f'{n} {k}' for k, n in r.get('candidates', {}).items())} candidates, {r.get('steps')} Adam steps each; a small reconstruction error reads as membership. "
+            f"Median squared error per pixel: " + ', '.join(f"{k} {_f(v, 4)}" for k, v in e.items()) + ".</p>")
+
 def _privacy(M:dict, figs:Path)->str:
     P, s = M.get('privacy', {}), ''
     from pgan.evaluate import space_results
@@ -121,6 +128,7 @@ def _privacy(M:dict, figs:Path)->str:
         rows = [[a, _f(r['auc']), _f(r['auc_ci']), _f(r.get('tpr_at_fpr_0.01')), _f(r.get('auc_vs_external')), _f(r.get('auc_by_patient'))]
                 for a, r in res.items() if a != 'dcr']
         s += f'<h3>{html.escape(sp)} space</h3>' + _table(rows, ['attack', 'AUC train vs holdout', '95 % CI', 'TPR at FPR 1 %', 'AUC vs external (shift)', 'AUC per patient'])
+        s += _reconstruction(res.get('reconstruction'), M.get('provenance', {}).get('reconstruction'))
         d = res.get('dcr', {})
         s += f"<p>DCR: {_f(d.get('share_closer_to_train'))} of synthetic samples are closer to a training sample than to a holdout sample (no-leak value {_f(d.get('share_expected'))}); median distance to train {_f(d.get('median_train'))}, to holdout {_f(d.get('median_holdout'))}.</p>"
         if (figs/f'privacy_{sp}.png').exists(): s += _img(figs/f'privacy_{sp}.png', f'privacy figures, {sp} space')

@@ -4,12 +4,14 @@ and whether the membership attacks — on the synthetic set, and on the released
 
     python tools/memorise.py subset --data runs/demo/data --patients 10 --out runs/memorise/data
     python tools/memorise.py sweep --recipe latent --epochs 12,50,200 --dir runs/memorise
-    python tools/memorise.py sweep --recipe acgan --epochs 400 --every 50 --dir runs/memorise
+    python tools/memorise.py sweep --recipe acgan --epochs 400 --every 100 --dir runs/memorise
+    python tools/memorise.py sweep --recipe dctgan --epochs 1000 --every 200 --dir runs/memorise
     python tools/memorise.py control --dir runs/memorise          # copies + noise of the training volumes
 
 Each evaluated release appends one row to `<dir>/memorise.jsonl` (read by `93_paper_privacy`).
 """
 import argparse, json, time
+from dataclasses import replace
 from pathlib import Path
 import h5py, numpy as np
 from pgan.data import H5Volumes, H5Writer
@@ -57,12 +59,15 @@ def sweep(recipe:str, epochs:list, root:Path, every:int=None, n:int=2400, seed:i
             run = root/f'latent_e{e:04d}'; t0 = time.time()
             if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', arch='latent', epochs=e, checkpoint_every=e, seed=seed), d/'train.h5', out=run).fit()
             one(run/'checkpoint.pt', run, e, time.time() - t0)
-    elif recipe == 'acgan':
-        E = max(epochs); run = root/f'acgan_e{E:04d}'; t0 = time.time()
-        if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', arch='acgan', epochs=E, checkpoint_every=every or E, seed=seed), d/'train.h5', out=run).fit()
+    elif recipe in ('acgan', 'dctgan'):   # dctgan: batches of 64 (its profile's 256 is sized for thousands of volumes) and one D step per G step (its adaptive schedule, made for DP, lets D win outright here)
+        E = max(epochs); run = root/f'{recipe}_e{E:04d}'; t0 = time.time()
+        if not (run/'checkpoint.pt').exists():
+            cfg = make_config('demo', arch=recipe, epochs=E, checkpoint_every=every or E, seed=seed)
+            if recipe == 'dctgan': cfg = replace(cfg, batch_size=64, d_schedule=None)
+            GANTrainer(cfg, d/'train.h5', out=run).fit()
         t = time.time() - t0
         for e in range(every or E, E + 1, every or E): one(run/f'checkpoint_epoch_{e:03d}.pt', run, e, t * e / E)
-    else: raise SystemExit(f"unknown recipe {recipe!r}: latent or acgan")
+    else: raise SystemExit(f"unknown recipe {recipe!r}: latent, acgan or dctgan")
 
 def control(root:Path, n:int=2400, sd:float=0.02, seed:int=0):
     "The copy-plus-noise control: the release is the training volumes themselves (drawn with replacement) + Gaussian noise of SD `sd`."
