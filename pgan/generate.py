@@ -163,6 +163,17 @@ def _render(G, onehot:torch.Tensor, noise:dict)->torch.Tensor:   # the determini
     if not hasattr(G, 'latents_from'): return G(torch.cat([onehot, noise['e']], 1))
     return G.decoder(G.latents_from(onehot, noise['e'], noise.get('w'), noise.get('r'))).clamp(-1, 1)
 
+@torch.no_grad()
+def _recall_errors(G, x:torch.Tensor, y:torch.Tensor, batch_size:int, device)->np.ndarray:   # a memorising generator: its input is which kept latent, so the search is exact
+    keep = torch.nonzero(G.memory_class >= 0).flatten()
+    dec = torch.cat([G.decoder(G.memory_z[keep[s:s + batch_size]].view(-1, *G.latent_shape)).clamp(-1, 1).flatten(1) for s in range(0, len(keep), batch_size)])
+    cls, out = G.memory_class[keep], []
+    for s in range(0, len(x), batch_size):
+        xb, yb = x[s:s + batch_size].to(device).flatten(1), y[s:s + batch_size].to(device)
+        e = torch.cdist(xb.double(), dec.double()).pow(2) / xb.shape[1]
+        out.append(e.masked_fill(cls[None] != yb[:, None], float('inf')).amin(1).cpu())
+    return torch.cat(out).numpy()
+
 def invert(g:LoadedGenerator,        # the released generator
            x,                        # (n, C, H, W) candidate volumes (array or tensor), the generator's shape
            labels,                   # (n,) their classes
@@ -181,6 +192,7 @@ def invert(g:LoadedGenerator,        # the released generator
         raise PganError(f"the candidates are {len(x)} volumes {tuple(x.shape[1:])} with {len(y)} labels; the generator makes {g.shape} volumes (one label each)")
     if len(y) and (y.min() < 0 or y.max() >= g.n_classes): raise PganError(f"labels must be classes 0 … {g.n_classes - 1} of the generator ({', '.join(g.class_names)})")
     G, sizes, out = g.G, _free_noise(g.G), []
+    if getattr(G, 'memory', 0) and bool((G.memory_class >= 0).any()): return _recall_errors(G, x, y, batch_size, g.device)
     for p in G.parameters(): p.requires_grad_(False)
     for s in progress(range(0, len(x), batch_size), total=math.ceil(len(x) / batch_size), desc='invert', unit='batch', disable=None if show_progress else True):
         xb, oh = x[s:s + batch_size].to(g.device), torch.nn.functional.one_hot(y[s:s + batch_size], g.n_classes).float().to(g.device)

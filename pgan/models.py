@@ -6,8 +6,8 @@
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
            'ContentTexture', 'fit_content_texture', 'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum',
            'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field', 'debias_eigenvalues', 'fit_moment_gaussians',
-           'fit_class_covariances', 'fit_remainder_field', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
-           'DCTDiscriminator']
+           'fit_class_covariances', 'fit_remainder_field', 'fit_memory', 'mlp', 'MLPGenerator', 'MLPCritic',
+           'DCTGenerator', 'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -246,7 +246,8 @@ class LatentGenerator(nn.Module):
                  code_remainder:bool=False,  # add independent noise per code value for the variance the principal directions leave out (`fit_moment_gaussians`)
                  content_texture:bool=False, # add texture whose local SD the decoded volume sets (`ContentTexture`, `fit_content_texture`)
                  class_texture:bool=False,   # with `content_texture`: each class's own texture spectrum, mixed by the code's class weights
-                 remainder_field:bool=False):# with `code_remainder`: the remainder's noise correlated across a latent map's channels and positions (`fit_remainder_field`)
+                 remainder_field:bool=False, # with `code_remainder`: the remainder's noise correlated across a latent map's channels and positions (`fit_remainder_field`)
+                 memory:int=0):              # a positive control that memorises: this many training latents kept, each sample one of its class's (`fit_memory`; 0: none)
         super().__init__()
         d = int(math.prod(latent_shape))
         if not 1 <= z_dim <= d: raise PganError(f"z_dim must be between 1 and the latent size {d}, got {z_dim}")
@@ -272,11 +273,15 @@ class LatentGenerator(nn.Module):
             self.register_buffer('remainder_chol', torch.zeros(h_, w_, c_, c_, 2))
         self.content_texture = content_texture
         if content_texture: self.ctex = ContentTexture(n_channels, self.size, n_classes=n_classes if class_texture else 0)   # a submodule only when on: older checkpoints keep loading
+        self.memory = int(memory)
+        if self.memory:   # (memory, d) latents and their classes
+            self.register_buffer('memory_z', torch.zeros(self.memory, d)); self.register_buffer('memory_class', torch.full((self.memory,), -1, dtype=torch.long))
         self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
         "Latent maps for generator inputs `code` = class weights (one-hot or mixed) ‖ noise."
         d = (self.basis.shape[1],)
+        if self.memory and bool((self.memory_class >= 0).any()): return self.recall(code)
         return self.latents_from(code[:, :self.n_classes], code[:, self.n_classes:], code_noise(code, d, stream=1) if bool(self.latent_sd.any()) else None,
                                  code_noise(code, d, stream=3) if self.code_remainder else None)
 
@@ -293,6 +298,16 @@ class LatentGenerator(nn.Module):
             z = z + (c @ self.latent_sd)[:, None] * (w - (w @ self.basis.T) @ self.basis)
         if r is not None and self.code_remainder: z = z + c @ self.class_offset + self.colour_remainder(r) * self.remainder_sd   # exact class means; the factor model's remainder
         return z.view(len(c), *self.latent_shape)
+
+    def recall(self, code:torch.Tensor)->torch.Tensor:
+        "A memorising generator's latents: for each code, one of the kept training latents of its class (the class with the largest weight), chosen by the code's noise (`code_noise`, uniform over the class's latents)."
+        k, u = code[:, :self.n_classes].argmax(1), torch.special.ndtr(code_noise(code, (1,), stream=5)[:, 0])
+        out = torch.empty(len(code), self.memory_z.shape[1], device=code.device)
+        for j in range(len(code)):
+            rows = torch.nonzero(self.memory_class == k[j]).flatten()
+            if not len(rows): rows = torch.nonzero(self.memory_class >= 0).flatten()   # a class with nothing kept: any kept latent
+            out[j] = self.memory_z[rows[min(int(u[j] * len(rows)), len(rows) - 1)]]
+        return out.view(len(code), *self.latent_shape)
 
     def remainder_noise(self, code:torch.Tensor)->torch.Tensor:
         "Unit-variance noise per code value, from `code`: white, or coloured by the remainder's cross-spectrum when `fit_remainder_field` has set it."
@@ -520,6 +535,21 @@ def fit_remainder_field(G:LatentGenerator,  # built with `code_remainder` and `r
     G.remainder_chol.copy_(torch.view_as_real(L.to(torch.complex64)))
     return G
 
+
+# %% ../nbs/10_models.ipynb #9a1bc6a2
+@torch.no_grad()
+def fit_memory(G:LatentGenerator,   # built with `memory` ≥ the number of latents
+               latents,             # (N, ...) latent maps of the training set
+               labels,              # (N,) their classes
+              )->LatentGenerator:
+    "Keep the training latents in a memorising generator (`LatentGenerator(memory=...)`): its samples are then these latents, decoded."
+    Z, y = torch.as_tensor(latents).flatten(1).float(), torch.as_tensor(np.asarray(labels).astype(int))
+    if not G.memory: raise PganError("the generator keeps no memory: build it with memory > 0")
+    if len(Z) != len(y) or not 1 <= len(Z) <= G.memory: raise PganError(f"the memory holds {G.memory} latents; got {len(Z)} latents with {len(y)} labels")
+    if Z.shape[1] != G.memory_z.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.memory_z.shape[1]}")
+    G.memory_z.zero_(); G.memory_class.fill_(-1)
+    G.memory_z[:len(Z)] = Z.to(G.memory_z.device); G.memory_class[:len(Z)] = y.to(G.memory_class.device)
+    return G
 
 # %% ../nbs/10_models.ipynb #6cc05179
 def mlp(n_in:int,           # input dimension

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights
-from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, LowPassDCT, dct_keep, module_device, DCTGenerator, DCTDiscriminator
+from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, LowPassDCT, dct_keep, module_device, DCTGenerator, DCTDiscriminator
 
 # %% ../nbs/11_train.ipynb #3c25c216
 def public_directions(n_units:int,   # independent units of the training set: patients (samples when there are no patient ids)
@@ -73,6 +73,7 @@ class TrainConfig:
     dct_share:float = 0.25        # moments arch: share of each image axis's frequencies in the DCT code (`dct_keep`; at most 4,096 coefficients)
     auto_directions:bool = False  # archs moments and latent without DP: keep `public_directions` of the training patients (z_dim is the ceiling) and model what they leave out by independent noise per code value (a factor model)
     patients_per_direction:int = 8  # with auto_directions: one principal direction per this many training patients (`public_directions`); more patients per direction keep fewer of the training set's particulars in the release (`98_release_quality`)
+    memorise:bool = False         # arch latent: a positive control that memorises — each sample decodes one of the training latents themselves (`fit_memory`); for testing privacy measures (`93_paper_privacy`), never a release
     detail:bool = False           # arch latent with its texture and factor model: the remainder correlated across the latent map (`fit_remainder_field`) and each class's own texture spectrum — closer to the real volumes (classifier FID 5.9 against 24.7, `98_release_quality`), but a classifier trained on them leans on texture (TSTR/TRTR 0.88 against 0.93): not the default
     ema:float = 0.0               # decay of an exponential moving average of G's weights (bias-corrected), kept beside G and sampled from instead (0: off); arch acgan
     ema_horizon:float = 0.0       # instead of a fixed decay: the average spans this share of the run's G steps, decay = 1 − 1/(share · steps) (`ema_decay`; the demo profile: 1/3)
@@ -116,6 +117,7 @@ class TrainConfig:
             raise PganError("patients_per_direction sets how many directions a factor model keeps (archs 'latent' and 'moments' without DP and without z_dim): leave it out")
         if self.detail and not (self.arch == 'latent' and self.texture and self.auto_directions):
             raise PganError("detail refines arch 'latent' with its texture and its factor model (the demo default): leave out detail, or no-texture and z_dim")
+        if self.memorise and self.arch != 'latent': raise PganError(f"memorise keeps arch 'latent''s training latents: arch {self.arch!r} has none; leave it out")
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
         for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down', 'patients_per_direction'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise PganError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
@@ -380,7 +382,7 @@ def model_spec(self:GANTrainer)->dict:
         return dict(arch='latent', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width,
                     z_dim=min(c.z_dim, self.public_directions()) if c.auto_directions else c.z_dim, latent_channels=c.latent_channels,
                     **({} if c.latent_down == 3 else {'latent_down': c.latent_down}),   # checkpoints without the key: 3
-                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **(dict(remainder_field=True, class_texture=True) if c.detail else {}))
+                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **(dict(remainder_field=True, class_texture=True) if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}))
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                 norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes, **({'projection': True} if c.projection else {}))
 
@@ -401,7 +403,7 @@ def build_models(spec:dict):
     if spec.get('arch') == 'latent':
         ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'], spec.get('latent_down', 3))
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim'],
-                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False)), ae.encoder
+                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), memory=spec.get('memory', 0)), ae.encoder
     G = Generator(spec['n_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['z_dim'], spec['norm_g'])
     D = Discriminator(spec['d_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['norm_d'], projection=spec.get('projection', False))
     return G, D
@@ -563,6 +565,7 @@ def fit_latent(self:GANTrainer,
         G.to(self.device)
     else:
         fit_latent_gaussians(G, Z.float().view(len(Z), *G.latent_shape), y); G.latent_sd.zero_(); G.resid_amp.zero_()   # decoded means
+    if G.memory: fit_memory(G, Z, y)   # the memorising control: its samples are the training latents themselves
     if texture and G.content_texture:
         enc, dev, gen = self.D, self.device, torch.Generator().manual_seed(self.cfg.seed)
         def decoded(xs, ys):   # (decoded, residual, class): each class gets its own texture spectrum (`class_texture`)

@@ -4,6 +4,7 @@ and whether the membership attacks — on the synthetic set, and on the released
 
     python tools/memorise.py subset --data runs/demo/data --patients 10 --out runs/memorise/data
     python tools/memorise.py sweep --recipe latent --epochs 12,50,200 --dir runs/memorise
+    python tools/memorise.py sweep --recipe memory --epochs 12,50,200 --dir runs/memorise   # the positive control
     python tools/memorise.py sweep --recipe acgan --epochs 400 --every 100 --dir runs/memorise
     python tools/memorise.py sweep --recipe dctgan --epochs 1000 --every 200 --dir runs/memorise
     python tools/memorise.py control --dir runs/memorise          # copies + noise of the training volumes
@@ -54,10 +55,10 @@ def sweep(recipe:str, epochs:list, root:Path, every:int=None, n:int=2400, seed:i
         row = dict(recipe=recipe, epochs=e, patients=int(len(np.unique(H5Volumes(d/'train.h5').patients))), n_train=H5Volumes(d/'train.h5').n,
                    train_seconds=round(train_s, 1), **evaluate_release(d, syn, run/f'eval_e{e:04d}', ck))
         _append(root/'memorise.jsonl', row); print(json.dumps(row), flush=True)
-    if recipe == 'latent':
+    if recipe in ('latent', 'memory'):   # memory: the same recipe keeping its training latents (`TrainConfig.memorise`), a generator that memorises by construction
         for e in epochs:
-            run = root/f'latent_e{e:04d}'; t0 = time.time()
-            if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', arch='latent', epochs=e, checkpoint_every=e, seed=seed), d/'train.h5', out=run).fit()
+            run = root/f'{recipe}_e{e:04d}'; t0 = time.time()
+            if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', arch='latent', epochs=e, checkpoint_every=e, seed=seed, memorise=recipe == 'memory'), d/'train.h5', out=run).fit()
             one(run/'checkpoint.pt', run, e, time.time() - t0)
     elif recipe in ('acgan', 'dctgan'):   # dctgan: batches of 64 (its profile's 256 is sized for thousands of volumes) and one D step per G step (its adaptive schedule, made for DP, lets D win outright here)
         E = max(epochs); run = root/f'{recipe}_e{E:04d}'; t0 = time.time()
@@ -67,7 +68,7 @@ def sweep(recipe:str, epochs:list, root:Path, every:int=None, n:int=2400, seed:i
             GANTrainer(cfg, d/'train.h5', out=run).fit()
         t = time.time() - t0
         for e in range(every or E, E + 1, every or E): one(run/f'checkpoint_epoch_{e:03d}.pt', run, e, t * e / E)
-    else: raise SystemExit(f"unknown recipe {recipe!r}: latent, acgan or dctgan")
+    else: raise SystemExit(f"unknown recipe {recipe!r}: latent, memory, acgan or dctgan")
 
 def control(root:Path, n:int=2400, sd:float=0.02, seed:int=0):
     "The copy-plus-noise control: the release is the training volumes themselves (drawn with replacement) + Gaussian noise of SD `sd`."
