@@ -235,6 +235,7 @@ def _add_evaluate(sub):
     p.add_argument('--checkpoint', type=Path, help='the released generator (a pgan train checkpoint): adds the reconstruction attack on its weights (GAN-Leaks), privacy.pixel.reconstruction')
     p.add_argument('--inversion-steps', type=_pos_int, default=100, help='with --checkpoint: Adam steps on the generator\'s input per candidate (default 100)')
     p.add_argument('--inversion-candidates', type=_pos_int, default=200, help='with --checkpoint: candidates per real set inverted (default 200)')
+    p.add_argument('--fingerprints', action=argparse.BooleanOptionalAction, help="fingerprint leakage against the phantom's ground truth (default: on phantom data; --fingerprints refuses other data, --no-fingerprints skips it)")
     p.add_argument('--no-fidelity', action='store_true', help='skip the fidelity metrics')
     p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
     p.add_argument('--max-candidates', type=_pos_int, default=1000, help='candidates per real set for the attacks (default 1000)')
@@ -255,19 +256,20 @@ def _say_copies(M:dict):
 
 def cmd_evaluate(args)->int:
     "Run `pgan evaluate`; exit 3 when the gate fails."
-    from pgan.evaluate import evaluate, open_sets, parse_gate, check_request, check_generator
+    from pgan.evaluate import evaluate, open_sets, parse_gate, check_request, check_generator, _is_phantom
     from pgan.generate import LoadedGenerator
     from pgan.report import write_report
     if args.out.exists() and not args.out.is_dir(): raise PganError(f"--out {args.out} is a file, not a folder")
     check_request(args.spaces, args.attacks, parse_gate(args.gate), args.external is not None, not args.no_utility, reconstruction=args.checkpoint is not None)
     sets = open_sets(args.train, args.holdout, args.synthetic, args.external)          # all input checks, before any output
+    if args.fingerprints and not all(_is_phantom(sets[k]) for k in ('train', 'holdout')): raise PganError("--fingerprints needs phantom data (the ground truth of each patient's lesions): leave it out, or use files written by pgan phantom")
     g = None if args.checkpoint is None else LoadedGenerator(args.checkpoint)
     if g is not None: check_generator(g, sets['train'])
     with staged_dir(args.out) as tmp:
         M = evaluate(*(sets.get(k) for k in ('train', 'holdout', 'synthetic', 'external')), out=tmp, spaces=args.spaces,
                      attacks=args.attacks, gate=args.gate, max_candidates=args.max_candidates, fidelity=not args.no_fidelity, utility=not args.no_utility,
                      share_safe=args.share_safe, n_closest=args.closest, n_boot=args.n_boot, seed=args.seed, check_values=False,
-                     max_synthetic_bytes=int(args.max_synthetic_gib * 2**30), checkpoint=g, inversion_steps=args.inversion_steps,
+                     max_synthetic_bytes=int(args.max_synthetic_gib * 2**30), fingerprints=args.fingerprints, checkpoint=g, inversion_steps=args.inversion_steps,
                      inversion_candidates=args.inversion_candidates)
         write_report(tmp)
     for sp in args.spaces:

@@ -386,7 +386,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              utility:bool=True,               # train the region classifiers (TRTR vs TSTR)
              utility_kwargs:dict=None,        # passed to `pgan.utility.utility_eval` (epochs, arch, max_train, ...)
              share_safe:bool=False,           # write no figure that shows real images
-             fingerprints:bool=True,          # on phantom data: whether the release reproduces its training patients' fingerprint lesions (`fingerprint_leakage`)
+             fingerprints:bool=None,          # whether the release reproduces its training patients' fingerprint lesions (`fingerprint_leakage`): None on phantom data (a note otherwise), True required (refused on other data), False never
              n_closest:int=6,                 # the synthetic samples nearest to a training sample kept per space, with their nearest training and holdout samples (`closest_pairs`; 0: none)
              n_boot:int=1000,                 # bootstrap resamples
              seed:int=0,                      # seed of subsamples, spaces and bootstraps
@@ -407,6 +407,9 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         for k, v in dict(inversion_steps=inversion_steps, inversion_candidates=inversion_candidates).items():
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise PganError(f"{k} must be a positive integer, got {v!r}")
     sets = open_sets(train, holdout, synthetic, external, check_values=check_values)
+    if fingerprints and not all(_is_phantom(sets[k]) for k in ('train', 'holdout')):
+        raise PganError(f"fingerprints need phantom data (the ground truth of each patient's lesions): {', '.join(sets[k].path.name for k in ('train', 'holdout') if not _is_phantom(sets[k]))} "
+                        "not written by pgan phantom; leave fingerprints out")
     g = checkpoint if checkpoint is None or isinstance(checkpoint, LoadedGenerator) else LoadedGenerator(checkpoint)
     if g is not None: check_generator(g, sets['train'])
     idx = {k: _sub(v.n, max_candidates if k != 'synthetic' else v.n, seed + i) for i, (k, v) in enumerate(sets.items())}
@@ -425,10 +428,10 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         M['privacy']['exact_copies'] = M['privacy']['copies']['train']
         log("near copies: synthetic against the candidates of every real set, in pixel space")
         M['privacy']['near_copies'], M['privacy']['near_copy_distance'] = near_copies(X['synthetic'], {k: X[k] for k in REAL_SETS if k in X})
-        if fingerprints and _is_phantom(sets['train']) and _is_phantom(sets['holdout']):
+        if fingerprints is not False and _is_phantom(sets['train']) and _is_phantom(sets['holdout']):
             log("fingerprints: does the synthetic volume nearest to each VU carry its patient's lesions (phantom ground truth)")
             M['privacy']['fingerprint'] = fingerprint_leakage(sets['train'], sets['holdout'], X['synthetic'], n_boot=n_boot, seed=seed)
-        elif fingerprints: M['privacy']['fingerprint_note'] = "not phantom data: no ground truth of the patients' fingerprints"
+        elif fingerprints is None: M['privacy']['fingerprint_note'] = "not phantom data: no ground truth of the patients' fingerprints"
         if fidelity:
             log("spectrum: radially averaged power of every slice, synthetic / holdout / external vs train")
             M['fidelity']['spectral'] = spectral_fidelity(X); figs['spectrum.png'] = spectrum_figure(M['fidelity']['spectral'])

@@ -58,7 +58,7 @@ def sweep(recipe:str, epochs:list, root:Path, every:int=None, n:int=2400, seed:i
     if recipe in ('latent', 'memory'):   # memory: the same recipe keeping its training latents (`TrainConfig.memorise`), a generator that memorises by construction
         for e in epochs:
             run = root/f'{recipe}_e{e:04d}'; t0 = time.time()
-            if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', arch='latent', epochs=e, checkpoint_every=e, seed=seed, memorise=recipe == 'memory'), d/'train.h5', out=run).fit()
+            if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', arch='latent', epochs=e, checkpoint_every=e, seed=seed, **({'memorise': True} if recipe == 'memory' else {})), d/'train.h5', out=run).fit()
             one(run/'checkpoint.pt', run, e, time.time() - t0)
     elif recipe in ('acgan', 'dctgan'):   # dctgan: batches of 64 (its profile's 256 is sized for thousands of volumes) and one D step per G step (its adaptive schedule, made for DP, lets D win outright here)
         E = max(epochs); run = root/f'{recipe}_e{E:04d}'; t0 = time.time()
