@@ -234,7 +234,7 @@ def _add_evaluate(sub):
     p.add_argument('--closest', type=_nonneg_int, default=6, help='synthetic samples nearest to a training sample shown per space, beside their nearest training and holdout samples (default 6; 0: none; their images are left out with --share-safe)')
     p.add_argument('--checkpoint', type=Path, help='the released generator (a pgan train checkpoint): adds the reconstruction attack on its weights (GAN-Leaks), privacy.pixel.reconstruction')
     p.add_argument('--inversion-steps', type=_pos_int, default=100, help='with --checkpoint: Adam steps on the generator\'s input per candidate (default 100)')
-    p.add_argument('--inversion-candidates', type=_pos_int, default=200, help='with --checkpoint: candidates per real set inverted (default 200)')
+    p.add_argument('--inversion-candidates', type=_pos_int, default=200, help='with --checkpoint: training and holdout candidates inverted, each (default 200; about a second each on 2 CPU cores)')
     p.add_argument('--fingerprints', action=argparse.BooleanOptionalAction, help="fingerprint leakage against the phantom's ground truth (default: on phantom data; --fingerprints refuses other data, --no-fingerprints skips it)")
     p.add_argument('--no-fidelity', action='store_true', help='skip the fidelity metrics')
     p.add_argument('--no-utility', action='store_true', help='skip the region classifiers (TRTR vs TSTR)')
