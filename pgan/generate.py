@@ -193,14 +193,14 @@ def invert(g:LoadedGenerator,        # the released generator
     if len(y) and (y.min() < 0 or y.max() >= g.n_classes): raise PganError(f"labels must be classes 0 … {g.n_classes - 1} of the generator ({', '.join(g.class_names)})")
     G, sizes, out = g.G, _free_noise(g.G), []
     if getattr(G, 'memory', 0) and bool((G.memory_class >= 0).any()): return _recall_errors(G, x, y, batch_size, g.device)
-    for p in G.parameters(): p.requires_grad_(False)
     for s in progress(range(0, len(x), batch_size), total=math.ceil(len(x) / batch_size), desc='invert', unit='batch', disable=None if show_progress else True):
         xb, oh = x[s:s + batch_size].to(g.device), torch.nn.functional.one_hot(y[s:s + batch_size], g.n_classes).float().to(g.device)
         noise = {k: torch.zeros(len(xb), d, device=g.device, requires_grad=True) for k, d in sizes.items()}
         opt = torch.optim.Adam(noise.values(), lr=lr)
-        for _ in range(steps):
-            opt.zero_grad()
+        for _ in range(steps):   # gradients for the noise only: the generator's weights are left as they are
             mse = ((_render(G, oh, noise) - xb) ** 2).flatten(1).mean(1)
-            (mse + prior * torch.cat(list(noise.values()), 1).pow(2).mean(1)).sum().backward(); opt.step()
+            grads = torch.autograd.grad((mse + prior * torch.cat(list(noise.values()), 1).pow(2).mean(1)).sum(), list(noise.values()))
+            for t, gr in zip(noise.values(), grads): t.grad = gr
+            opt.step()
         with torch.no_grad(): out.append(((_render(G, oh, noise) - xb) ** 2).flatten(1).mean(1).double().cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
