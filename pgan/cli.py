@@ -256,13 +256,13 @@ def _say_copies(M:dict):
 
 def cmd_evaluate(args)->int:
     "Run `pgan evaluate`; exit 3 when the gate fails."
-    from pgan.evaluate import evaluate, open_sets, parse_gate, check_request, check_generator, _is_phantom
+    from pgan.evaluate import evaluate, open_sets, parse_gate, check_request, check_generator, check_fingerprints
     from pgan.generate import LoadedGenerator
     from pgan.report import write_report
     if args.out.exists() and not args.out.is_dir(): raise PganError(f"--out {args.out} is a file, not a folder")
     check_request(args.spaces, args.attacks, parse_gate(args.gate), args.external is not None, not args.no_utility, reconstruction=args.checkpoint is not None)
     sets = open_sets(args.train, args.holdout, args.synthetic, args.external)          # all input checks, before any output
-    if args.fingerprints and not all(_is_phantom(sets[k]) for k in ('train', 'holdout')): raise PganError("--fingerprints needs phantom data (the ground truth of each patient's lesions): leave it out, or use files written by pgan phantom")
+    check_fingerprints(sets, args.fingerprints)
     g = None if args.checkpoint is None else LoadedGenerator(args.checkpoint)
     if g is not None: check_generator(g, sets['train'])
     with staged_dir(args.out) as tmp:

@@ -6,9 +6,9 @@
 __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENSITY_QUANTILE', 'REAL_SETS', 'open_sets',
            'parse_gate', 'get_metric', 'apply_gate', 'attack_metrics', 'privacy_in_space', 'privacy_figure',
            'space_results', 'fingerprints_leak', 'privacy_warnings', 'near_copies', 'hold_real_copies',
-           'fingerprint_leakage', 'closest_pairs', 'closest_figure', 'check_generator', 'reconstruction_attack',
-           'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels', 'real_vs_synthetic_figure',
-           'write_outputs']
+           'fingerprint_leakage', 'check_fingerprints', 'closest_pairs', 'closest_figure', 'check_generator',
+           'reconstruction_attack', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels',
+           'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -268,18 +268,26 @@ def fingerprint_leakage(train:H5Volumes,       # a phantom training file (`pgan 
         return np.concatenate(wo), np.concatenate(fp), np.array(who)
     (wt, ft, pt_), (wh, fh, ph) = lesions(train), lesions(holdout)
     nn = neighbor_stats(np.concatenate([wt, wh]), synthetic)['argmin']   # one pass over the release for every VU of both sets
-    def scores(wo, fp, who, nn):   # per patient: the largest cosine over its VUs that carry lesions
-        best = {}
+    def scores(wo, fp, who, nn):   # per patient: the mean cosine over its VUs that carry lesions
+        cos = {}
         for j, s in enumerate(nn):
             m = fp[j] != 0
             if not m.any(): continue
             d = np.asarray(synthetic[int(s)], np.float32).ravel()[m] - wo[j][m]
-            best[who[j]] = max(best.get(who[j], -1.), float(d @ fp[j][m] / max(np.linalg.norm(d) * np.linalg.norm(fp[j][m]), 1e-12)))
-        return np.array(list(best.values()))
+            cos.setdefault(who[j], []).append(float(d @ fp[j][m] / max(np.linalg.norm(d) * np.linalg.norm(fp[j][m]), 1e-12)))
+        return np.array([np.mean(c) for c in cos.values()])
     st, sh = scores(wt, ft, pt_, nn[:len(wt)]), scores(wh, fh, ph, nn[len(wt):])
     if len(st) < 2 or len(sh) < 2: raise PganError(f"fingerprints need at least 2 patients with lesions in each set, got {len(st)} and {len(sh)}")
     r, thr = attack_auc(st, sh, n_boot=n_boot, seed=seed), float(np.quantile(sh, 0.99))
     return dict(auc=r['auc'], auc_ci=r['auc_ci'], n_leaked=int((st > thr).sum()), n_patients=dict(train=len(st), holdout=len(sh)), threshold=thr)
+
+# %% ../nbs/45_evaluate.ipynb #49250b90
+def check_fingerprints(sets:dict,             # set name -> `H5Volumes` (`open_sets`): 'train' and 'holdout' are read
+                       fingerprints:bool=None):  # None: measure them where the data allow; True: required; False: never
+    "Refuse fingerprints asked for on data that `pgan phantom` did not write (no ground truth of the patients' lesions) — before any work."
+    if fingerprints and not all(_is_phantom(sets[k]) for k in ('train', 'holdout')):
+        raise PganError(f"fingerprints need phantom data (the ground truth of each patient's lesions): {', '.join(sets[k].path.name for k in ('train', 'holdout') if not _is_phantom(sets[k]))} "
+                        "not written by pgan phantom; leave fingerprints out")
 
 # %% ../nbs/45_evaluate.ipynb #1f9ae13f
 def closest_pairs(synthetic,   # (m, d) or (m, ...) synthetic samples' features (or `SpillRows`)
@@ -407,9 +415,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         for k, v in dict(inversion_steps=inversion_steps, inversion_candidates=inversion_candidates).items():
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise PganError(f"{k} must be a positive integer, got {v!r}")
     sets = open_sets(train, holdout, synthetic, external, check_values=check_values)
-    if fingerprints and not all(_is_phantom(sets[k]) for k in ('train', 'holdout')):
-        raise PganError(f"fingerprints need phantom data (the ground truth of each patient's lesions): {', '.join(sets[k].path.name for k in ('train', 'holdout') if not _is_phantom(sets[k]))} "
-                        "not written by pgan phantom; leave fingerprints out")
+    check_fingerprints(sets, fingerprints)
     g = checkpoint if checkpoint is None or isinstance(checkpoint, LoadedGenerator) else LoadedGenerator(checkpoint)
     if g is not None: check_generator(g, sets['train'])
     idx = {k: _sub(v.n, max_candidates if k != 'synthetic' else v.n, seed + i) for i, (k, v) in enumerate(sets.items())}
