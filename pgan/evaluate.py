@@ -7,8 +7,8 @@ __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENS
            'parse_gate', 'get_metric', 'apply_gate', 'attack_metrics', 'privacy_in_space', 'privacy_figure',
            'space_results', 'fingerprints_leak', 'privacy_warnings', 'near_copies', 'hold_real_copies',
            'fingerprint_leakage', 'check_fingerprints', 'closest_pairs', 'closest_figure', 'check_generator',
-           'reconstruction_attack', 'check_request', 'spectral_fidelity', 'spectrum_figure', 'evaluate', 'X_labels',
-           'real_vs_synthetic_figure', 'write_outputs']
+           'reconstruction_attack', 'space_fit_rows', 'check_request', 'spectral_fidelity', 'spectrum_figure',
+           'evaluate', 'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -344,6 +344,17 @@ def reconstruction_attack(g:LoadedGenerator,   # the released generator
     m.update(steps=steps, candidates={k: len(v) for k, v in s.items()}, median_error={k: float(np.median(-v)) for k, v in s.items()})
     return m, s
 
+# %% ../nbs/45_evaluate.ipynb #3130fb59
+def space_fit_rows(n_synthetic:int,  # rows of the release
+                   n_holdout:int,    # rows of the holdout set (the fit costs no more than a fit on it would)
+                   seed:int=0,       # seed of the subsample
+                  )->tuple:          # (rows a learnt space is fitted on, the other rows: those the fidelity metrics use)
+    "The release's rows a learnt feature space (UMAP, the CNN's or autoencoder's) is fitted on: half of it, at most the holdout's size; all of a small release."
+    k = min(n_holdout, n_synthetic // 2)
+    if k < MIN_SAMPLES: return np.arange(n_synthetic), np.arange(n_synthetic)   # too few to spare: every row, for both
+    fit = _sub(n_synthetic, k, seed + 11)
+    return fit, np.setdiff1d(np.arange(n_synthetic), fit)
+
 # %% ../nbs/45_evaluate.ipynb #2bc91a77
 def _inputs(sets:dict)->dict:
     return {k: dict(path=str(v.path), n=int(v.n), shape=list(v.shape), sha256=sha256_file(v.path)) for k, v in sets.items()}
@@ -441,9 +452,10 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
         if fidelity:
             log("spectrum: radially averaged power of every slice, synthetic / holdout / external vs train")
             M['fidelity']['spectral'] = spectral_fidelity(X); figs['spectrum.png'] = spectrum_figure(M['fidelity']['spectral'])
+        fit_rows, rest = space_fit_rows(len(X['synthetic']), sets['holdout'].n, seed)
         for sp in spaces:
-            log(f"{sp}: fitting the space on the holdout set ({sets['holdout'].n} samples)")
-            space = make_space(sp, seed=seed, **(space_kwargs or {}).get(sp, {})).fit(sets['holdout'][:] if sp != 'pixel' else X['holdout'])
+            if sp != 'pixel': log(f"{sp}: fitting the space on {len(fit_rows)} synthetic samples (every real set is then embedded alike)")
+            space = make_space(sp, seed=seed, **(space_kwargs or {}).get(sp, {})).fit(X['synthetic'][fit_rows] if sp != 'pixel' else X['holdout'])
             F = {k: _embed(space, x) for k, x in X.items()}
             log(f"{sp}: attacks {', '.join(attacks)} on {' / '.join(f'{len(F[k])} {k}' for k in F)}")
             M['privacy'][sp], scores = privacy_in_space(F, sp, attacks, pats, n_boot, seed, candidates=cand.reshape(len(cand), -1) if sp == 'pixel' else None)
@@ -456,7 +468,8 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
             if fidelity:
                 from pgan.fidelity import fidelity_metrics
                 log(f"{sp}: fidelity metrics")
-                r, s = (_sub(len(F[k]), max_real, seed + 7) for k in ('train', 'synthetic'))
+                keep = np.arange(len(F['synthetic'])) if sp == 'pixel' else rest   # a learnt space: the release's rows it did not learn
+                r, s = _sub(len(F['train']), max_real, seed + 7), keep[_sub(len(keep), max_real, seed + 7)]
                 M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
                                                      X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
                 M['fidelity'][sp]['floor'] = {'holdout': fidelity_metrics(F['train'][r], F['holdout'])}   # the real floor: a perfect generator's values
@@ -482,7 +495,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     M['gate'] = hold_real_copies(apply_gate(M, rules), M['privacy']['copies']) if rules else dict(passed=True, rules=[])
     M['provenance'] = dict(versions=_versions(), seed=seed, spaces=spaces, attacks=attacks, max_candidates=max_candidates, utility=utility,
                            max_real=max_real, n_boot=n_boot, share_safe=share_safe, seconds=round(time.time() - t0, 1),
-                           candidates={k: len(v) for k, v in idx.items()},
+                           candidates={k: len(v) for k, v in idx.items()}, spaces_fitted_on=dict(set='synthetic', n=int(len(fit_rows))) if set(spaces) - {'pixel'} else None,
                            reconstruction=None if g is None else dict(checkpoint=g.path.name, checkpoint_sha256=g.sha256, epoch=g.epoch, steps=inversion_steps,
                                                                        candidates=M['privacy']['pixel']['reconstruction']['candidates']))
     arrays['candidates.npz'] = {f'{k}_index': v for k, v in idx.items() if k != 'synthetic'} | {f'{k}_regions': X_labels(sets, idx, k) for k in idx}
