@@ -6,22 +6,20 @@ About 20 minutes on 2 cores (`make demo` first, for runs/demo/data).
 
     python tools/memory_ceiling.py [--data runs/demo/data] [--out runs/memory_ceiling]
 """
-import argparse, json
+import argparse, json, sys
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from quality import summarise
 from pgan.train import GANTrainer, make_config
 from pgan.generate import generate_h5
 from pgan.evaluate import evaluate
 
 def main(d:Path, run:Path):
-    if not (run/'checkpoint.pt').exists(): GANTrainer(make_config('demo', seed=0, memorise=True), d/'train.h5', out=run).fit()
-    syn = generate_h5(run/'checkpoint.pt', run/'synthetic.h5', n=2400, seed=0, show_progress=False)
+    if not (run/'train'/'checkpoint.pt').exists(): GANTrainer(make_config('demo', seed=0, memorise=True), d/'train.h5', out=run/'train').fit()
+    syn = generate_h5(run/'train'/'checkpoint.pt', run/'synthetic.h5', n=2400, seed=0, show_progress=False)
     M = evaluate(d/'train.h5', d/'holdout.h5', syn, d/'external.h5', out=run/'eval', max_candidates=800,
                  utility_kwargs=dict(epochs=10, n_models=3), log=lambda s: print(s, flush=True))
-    U, F = M['utility'], M['fidelity']
-    print(json.dumps(dict(tstr_trtr_external=U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'],
-                          recall_external=U['tstr']['external']['per_class_recall'], classifier_fid=F['classifier']['fid'],
-                          spectral=F['spectral']['max_abs_log_ratio'], fingerprint=M['privacy'].get('fingerprint'),
-                          attacks={a: [r['auc'], r['auc_ci']] for a, r in M['privacy']['pixel'].items() if 'auc' in r}), indent=1))
+    print(json.dumps(summarise(run) | dict(fingerprint=M['privacy'].get('fingerprint')), indent=1))   # `make quality`'s numbers of a run folder
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
