@@ -85,7 +85,7 @@ tradeoff: install
 # The paper's AC-GAN under DP-SGD on the demo phantom (10 epochs, one seed): the collapse 94_paper_tradeoff recalls.
 tradeoff-acgan: install
 	$(BIN)/pgan run --profile demo --arch acgan --ema 0 --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_inf
-	for e in 10 3 1; do $(BIN)/pgan run --profile demo --ema 0 --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
+	for e in 10 3 1; do $(BIN)/pgan run --profile demo --arch acgan --ema 0 --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
 
 bench: install
 	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags slow

@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGAN_PROFILE', 'MOMENTS_PROFILE', 'LATENT_PUBLIC',
-           'MOMENTS_PUBLIC', 'DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES', 'DIFFAUG_OPS', 'CKPT_FORMAT',
-           'public_directions', 'd_step_rates', 'TrainConfig', 'make_config', 'adv_real', 'adv_fake', 'adv_d_loss',
-           'adv_g_loss', 'clip_weights_', 'gradient_penalty', 'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay',
-           'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer', 'build_models', 'DStepSchedule',
-           'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar',
-           'TensorBoard', 'default_callbacks', 'fixed_noise_samples', 'save_volume_grid', 'save_grid',
-           'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
+           'MOMENTS_PUBLIC', 'DEFAULT_ARCH', 'DP_DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES',
+           'DIFFAUG_OPS', 'CKPT_FORMAT', 'public_directions', 'd_step_rates', 'TrainConfig', 'make_config', 'adv_real',
+           'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_', 'gradient_penalty', 'diffaug_ops', 'diff_augment',
+           'ema_update', 'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer',
+           'build_models', 'DStepSchedule', 'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid',
+           'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks', 'fixed_noise_samples', 'save_volume_grid',
+           'save_grid', 'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
@@ -160,13 +160,14 @@ MOMENTS_PROFILE = dict(arch='moments', z_dim=64, epochs=1, checkpoint_every=1)  
 LATENT_PUBLIC = dict(texture=True, auto_directions=True)   # arch latent (never under DP): the factor model in latent space — `public_directions` of the training patients + independent noise per latent value — and the content texture (`98_release_quality`)
 MOMENTS_PUBLIC = dict(z_dim=64, dct_share=0.5, texture=True, auto_directions=True)   # arch moments without DP: the Gaussian on half of each axis's frequencies (3 × 32 × 32 of a 9 × 64 × 64 volume) as a factor model — `public_directions` of the training patients (at most 64) + independent noise per code value — and the texture field above them (`98_release_quality`); under DP the code stays small: the noise grows with it
 DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'latent', 'paper': 'acgan'}   # demo (and plain `pgan train`): the latent arch's factor model + content texture, the recipe with the most useful release in the demo budget (`98_release_quality`); paper: the paper's AC-GAN; quick: a smoke test of the AC-GAN path
+DP_DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'moments', 'paper': 'acgan'}   # under DP (arch latent has no private version): demo, the moment release, useful at ε = 10 where DP-SGD on the AC-GAN collapses to grey (`94_paper_tradeoff`); paper: the paper's networks under DP-SGD; quick: a smoke test of DP-SGD
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
 DP_DEFAULTS = dict(label_priors='uniform', class_weighted=False)   # nothing derived from the private class counts (`12_dp`); the weight average stays: it is post-processing of the private generator, free under DP
 
 def make_config(profile:str='demo', **overrides)->TrainConfig:
-    "A `TrainConfig` from a profile (of the arch in `overrides`; else acgan for DP or a non-AC-GAN loss, else `DEFAULT_ARCH`), then `overrides` (None values are ignored)."
+    "A `TrainConfig` from a profile (of the arch in `overrides`; else acgan for a non-AC-GAN loss, `DP_DEFAULT_ARCH` under DP, `DEFAULT_ARCH` otherwise), then `overrides` (None values are ignored)."
     if profile not in PROFILES: raise PganError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
-    arch = overrides.get('arch') or ('acgan' if overrides.get('dp') or overrides.get('loss') not in (None, 'acgan') else DEFAULT_ARCH[profile])
+    arch = overrides.get('arch') or ('acgan' if overrides.get('loss') not in (None, 'acgan') else (DP_DEFAULT_ARCH if overrides.get('dp') else DEFAULT_ARCH)[profile])
     kw = dict(LATENT_PROFILES[profile] if arch == 'latent' else MOMENTS_PROFILE if arch == 'moments' else DCTGAN_PROFILE if arch == 'dctgan' else PROFILES[profile])
     if arch in ('moments', 'latent') and not overrides.get('dp'):
         kw.update(MOMENTS_PUBLIC if arch == 'moments' else LATENT_PUBLIC)
