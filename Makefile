@@ -22,7 +22,7 @@ help:
 	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
 	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
 	@echo "make tradeoff    the DP sweeps into runs/tradeoff/, paper-size phantom, TRADEOFF_SEEDS=0 1, epsilon inf 10 3 1: the moment release and DP-SGD (arch dctgan); about 65 min from scratch on 2 cores (estimated from measured stages: a moment run about 2 min, a dctgan run 3.5-5 min, once the first evaluation on each phantom has trained and cached its real-data classifiers), then its paper page; make tradeoff-acgan: the AC-GAN under DP-SGD on the demo phantom"
-	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| slow measurements (about 20 min, on an idle machine)"
+	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| bench measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
 	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,acgan_ema,latent_means,latent,latent_detail,latent_d2_detail,moments,moments_factor SEEDS=0,1,2 by default; about 3 hours from scratch), then nbs/98_release_quality.ipynb"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
@@ -88,7 +88,7 @@ tradeoff-acgan: install
 	for e in 10 3 1; do $(BIN)/pgan run --profile demo --arch acgan --ema 0 --epochs 10 --spaces pixel --seed 0 --out runs/tradeoff/eps_$$e --dp --target-epsilon $$e; done
 
 bench: install
-	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags slow
+	$(BIN)/python tools/exec_nbs.py nbs/95_benchmarks.ipynb --flags bench
 	$(BIN)/nbdev_clean
 
 quality: install
