@@ -17,7 +17,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
-# %% ../nbs/60_cli.ipynb #2c86711f
+# %% ../nbs/60_cli.ipynb #4d38c812
 _COMMANDS = {}   # subcommand name → the function adding its subparser (each section below registers its own)
 
 def make_parser()->argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def make_parser()->argparse.ArgumentParser:
     return p
 
 
-# %% ../nbs/60_cli.ipynb #8d6985d2
+# %% ../nbs/60_cli.ipynb #519307f0
 def main(argv:list=None # arguments (default: sys.argv[1:])
         )->int:         # exit status
     "Entry point of the `pgan` command."
@@ -110,7 +110,7 @@ def _nonneg_float(s:str)->float:
     if not (0 <= v < float('inf')): raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}")
     return v
 
-# %% ../nbs/60_cli.ipynb #37a2f6ba
+# %% ../nbs/60_cli.ipynb #8906fea5
 def _add_dp(p):
     "The differential-privacy options (see `12_dp`)."
     g = p.add_argument_group('differential privacy (DP-SGD on the discriminator; with --arch moments, a one-shot release of the moments)')
@@ -128,7 +128,7 @@ def _dp_kwargs(args)->dict:
     kw = {k: getattr(args, k) for k in _DP_FLAGS if getattr(args, k) is not None}
     return dict(dp=True, **kw) if args.dp else kw
 
-# %% ../nbs/60_cli.ipynb #120ec70f
+# %% ../nbs/60_cli.ipynb #bb34a545
 _TEXTURE_HELP = "latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)"   # `pgan train` and `pgan run`
 _DETAIL_HELP = "arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)"
 

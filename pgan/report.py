@@ -76,7 +76,7 @@ def _verdict(M:dict)->str:
     if M.get('dp'): lines.append(f"<li><b>differential privacy</b>: ε = {_f(M['dp'].get('epsilon'), 2)} at δ = {_f(M['dp'].get('delta'), 6)}</li>")
     return f'<div class="verdict {cls}">{gate}<ul>{"".join(lines)}</ul><p class="muted">AUC 0.5 = the attack cannot tell members from non-members; 1.0 = it always can.</p></div>'
 
-# %% ../nbs/50_report.ipynb #2a7598f7
+# %% ../nbs/50_report.ipynb #578646f8
 _FID_KEYS = ('mmd2_rbf', 'fid', 'kid', 'precision', 'recall', 'density', 'coverage', 'alpha_precision', 'beta_recall', 'authenticity')
 
 def _fidelity(M:dict, figs:Path)->str:
@@ -102,6 +102,8 @@ def _fidelity(M:dict, figs:Path)->str:
         if (figs/name).exists(): s += f'<p class="muted">{cap}</p>' + _img(figs/name, cap)
     return s
 
+
+# %% ../nbs/50_report.ipynb #f976ae78
 def _closest(pairs, fig:Path, sp:str, share_safe)->str:
     "The closest pairs of a space: a table of rows and distances, and their figure when it was drawn."
     if not pairs: return ''
@@ -114,6 +116,8 @@ def _closest(pairs, fig:Path, sp:str, share_safe)->str:
     elif share_safe: s += '<p class="muted">Their images are left out (<code>--share-safe</code>).</p>'
     return s
 
+
+# %% ../nbs/50_report.ipynb #fb8bdabb
 def _reconstruction(r:dict, prov:dict)->str:   # `privacy.pixel.reconstruction` and `provenance.reconstruction`
     if not r: return ''
     e, ck = r.get('median_error', {}), prov or {}
@@ -121,6 +125,8 @@ def _reconstruction(r:dict, prov:dict)->str:   # `privacy.pixel.reconstruction` 
             f"was inverted on {', '.join(f'{n} {k}' for k, n in r.get('candidates', {}).items())} candidates, {r.get('steps')} Adam steps each; a small reconstruction error reads as membership. "
             f"Median squared error per pixel: " + ', '.join(f"{k} {_f(v, 4)}" for k, v in e.items()) + ".</p>")
 
+
+# %% ../nbs/50_report.ipynb #46c37d10
 def _privacy(M:dict, figs:Path)->str:
     P, s = M.get('privacy', {}), ''
     from pgan.evaluate import space_results
@@ -135,11 +141,15 @@ def _privacy(M:dict, figs:Path)->str:
         s += _closest(P.get('closest', {}).get(sp), figs/f'closest_{sp}.png', sp, M.get('provenance', {}).get('share_safe'))
     return s or '<p class="muted">No privacy metrics.</p>'
 
+
+# %% ../nbs/50_report.ipynb #c63c7445
 def _members(r:dict, test:str)->str:
     "The balanced accuracies of an ensemble's classifiers on a test set, e.g. '0.61–0.78 (3)'."
     v = [m[f'balanced_accuracy_{test}'] for m in r.get('training', {}).get('members', []) if f'balanced_accuracy_{test}' in m]
     return f"{min(v):.3f}–{max(v):.3f} ({len(v)})" if len(v) > 1 else '—'
 
+
+# %% ../nbs/50_report.ipynb #9c799ee6
 def _utility(M:dict, figs:Path)->str:
     U = M.get('utility') or {}
     if not U.get('trtr'): return '<p class="muted">The utility classifiers were not trained (<code>--no-utility</code>).</p>'
@@ -160,6 +170,8 @@ def _utility(M:dict, figs:Path)->str:
         if (figs/name).exists(): s += _img(figs/name, name[:-4].replace('_', ' '))
     return s
 
+
+# %% ../nbs/50_report.ipynb #f2400796
 def _provenance(M:dict)->str:
     rows = [[k, html.escape(Path(v['path']).name), _f(v['n']), '×'.join(map(str, v['shape'])), f"<code>{v['sha256'][:16]}…</code>"] for k, v in M.get('inputs', {}).items()]
     s = _table(rows, ['set', 'file', 'n', 'shape', 'SHA-256'])
@@ -168,6 +180,7 @@ def _provenance(M:dict)->str:
     params = {k: v for k, v in p.items() if k != 'versions'}
     s += f'<p class="muted">{html.escape(ver)}</p><pre class="muted">{html.escape(json.dumps(params, indent=1))}</pre>'
     return s
+
 
 # %% ../nbs/50_report.ipynb #cee317b1
 def render_report(folder,                    # an evaluation folder: metrics.json and figures/
