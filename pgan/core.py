@@ -62,7 +62,7 @@ def get_device(device:str='auto' # 'auto' (CUDA, then Apple MPS, then CPU), or a
         raise PganError(f"device {device!r} asked for, but MPS is not available")
     return dev
 
-# %% ../nbs/00_core.ipynb #365df505
+# %% ../nbs/00_core.ipynb #05a3581c
 def _alive(pid:int)->bool:
     "Whether a process with this id runs on this machine."
     try: os.kill(pid, 0)
@@ -96,6 +96,8 @@ def atomic_path(dest # the final path
         tmp.unlink(missing_ok=True)
         raise
 
+
+# %% ../nbs/00_core.ipynb #e220b99e
 def atomic_write_bytes(dest, data:bytes):
     "Write `data` to `dest` atomically."
     with atomic_path(dest) as tmp: Path(tmp).write_bytes(data)
