@@ -71,6 +71,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 
 DP_FIELDS = {'dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant'}
 
+
+# %% ../nbs/55_pipeline.ipynb #b093f76e
 def train_stage_key(cfg, data_key:str)->str:
     "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, the adaptive D schedule only when on, so older keys stay valid)."
     skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else DP_FIELDS) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.latent_down != 3 else {'latent_down'}) | (set() if cfg.patients_per_direction != 8 else {'patients_per_direction'}) | (set() if cfg.memorise else {'memorise'})
@@ -96,6 +98,8 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     mark_stage(folder, key, 'done', epochs=cfg.epochs)
     return ckpt, stage_key({'epochs': cfg.epochs}, key)
 
+
+# %% ../nbs/55_pipeline.ipynb #d7a93353
 def _generate_stage(out:Path, ckpt:Path, n:int, seed:int, train_key:str, device:str, log)->tuple:
     "Sample the synthetic set into out/synthetic/synthetic.h5 (or skip). Returns (path, key)."
     from pgan.generate import generate_h5
@@ -108,6 +112,8 @@ def _generate_stage(out:Path, ckpt:Path, n:int, seed:int, train_key:str, device:
     mark_stage(folder, key, 'done', n=n, seed=seed)
     return path, key
 
+
+# %% ../nbs/55_pipeline.ipynb #51ab357d
 def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opts:dict, log, cache_dir=None)->tuple:   # cache_dir: of the TRTR classifiers, not in the key (it changes no number)
     "Evaluate into out/eval (metrics.json, report.html, figures with the generator's grids) or skip. Returns (metrics, key)."
     from pgan.evaluate import evaluate
@@ -127,6 +133,7 @@ def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opt
         write_report(tmp)
     mark_stage(folder, key, 'done')
     return M, key
+
 
 # %% ../nbs/55_pipeline.ipynb #d37202de
 def run_pipeline(out,                        # the run folder
