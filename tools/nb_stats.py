@@ -1,7 +1,8 @@
 """Per notebook: exported definitions, the share tested in the next code cell, stored-output KB and the longest cell
 (issue #20's measure; run it before and after a restructuring).
 
-An exported definition is a top-level `def` or `class` (public or private) in an `#| export` or `#| exports` cell.
+An exported definition is a top-level `def` or `class` (public or private) in an `#| export` or `#| exports` cell;
+dunder methods added with `@patch` (`__getitem__`, …) are left out: they are exercised through their operators, not their names.
 It counts as tested next when its name appears in the first code cell after its own that is not an export cell.
 Stored-output KB is the size of the notebook's cell outputs as JSON.
 
@@ -23,7 +24,7 @@ def stats(path:Path, public:bool=False)->dict:
         if not _is_export(s): continue
         try: tree = ast.parse('\n'.join(l for l in s.splitlines() if not l.lstrip().startswith(('#|', '%', '!'))))
         except SyntaxError: continue
-        names = [d.name for d in tree.body if isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not (public and d.name.startswith('_'))]
+        names = [d.name for d in tree.body if isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not (public and d.name.startswith('_')) and not (d.name.startswith('__') and d.name.endswith('__'))]
         nxt = next((_src(d) for d in code[i + 1:] if not _is_export(_src(d))), '')
         hit = [bool(re.search(rf'\b{re.escape(m)}\b', nxt)) for m in names]
         n += len(names); tested += sum(hit); untested += [m for m, h in zip(names, hit) if not h]
