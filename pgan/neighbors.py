@@ -297,6 +297,29 @@ def _median(full:torch.Tensor, n:int)->torch.Tensor:
     return (s[:, (n - 1) // 2].double() + s[:, n // 2].double()) / 2
 
 # %% ../nbs/21_neighbors.ipynb #f758d030
+def _spans(ranges, n_q:int):
+    "Validated (start, end) query-row ranges, or None."
+    if ranges is None: return None
+    spans = [tuple(int(v) for v in r) for r in ranges]
+    for a, b in spans:
+        if not 0 <= a < b <= n_q: raise PganError(f"ref_min_over ranges must satisfy 0 <= start < end <= {n_q} (the queries), got ({a}, {b})")
+    return spans
+
+def _ref_min_update(ref_min:torch.Tensor, spans:list, D:torch.Tensor, q0:int, r0:int):
+    "Fold block D (queries q0:, refs r0:) into the per-range column minima."
+    for j, (a, b) in enumerate(spans):
+        lo, hi = max(a, q0), min(b, q0 + len(D))
+        if lo < hi:
+            n = D.shape[1]
+            ref_min[j, r0:r0 + n] = torch.minimum(ref_min[j, r0:r0 + n], D[lo - q0:hi - q0].min(0).values)
+
+def _put(out:dict, key:str, q0:int, t:torch.Tensor, n:int):
+    "Write block `t` at rows q0: of out[key] (a numpy array created on first use)."
+    t = t.cpu().numpy()
+    if key not in out: out[key] = np.empty((n,) + t.shape[1:], t.dtype)
+    out[key][q0:q0 + len(t)] = t
+
+# %% ../nbs/21_neighbors.ipynb #6b4999a3
 def neighbor_stats(queries,                    # (n_q, d) or (n_q, ...) numpy array / torch tensor
                    refs,                       # (n_r, d) or (n_r, ...)
                    metric:str='l2',            # 'l2', 'sqeuclidean', 'cosine' (1 − cos) or 'mahalanobis'
@@ -335,27 +358,6 @@ def neighbor_stats(queries,                    # (n_q, d) or (n_q, ...) numpy ar
     if spans is not None: out['ref_min'] = ref_min.double().cpu().numpy()
     return out
 
-def _spans(ranges, n_q:int):
-    "Validated (start, end) query-row ranges, or None."
-    if ranges is None: return None
-    spans = [tuple(int(v) for v in r) for r in ranges]
-    for a, b in spans:
-        if not 0 <= a < b <= n_q: raise PganError(f"ref_min_over ranges must satisfy 0 <= start < end <= {n_q} (the queries), got ({a}, {b})")
-    return spans
-
-def _ref_min_update(ref_min:torch.Tensor, spans:list, D:torch.Tensor, q0:int, r0:int):
-    "Fold block D (queries q0:, refs r0:) into the per-range column minima."
-    for j, (a, b) in enumerate(spans):
-        lo, hi = max(a, q0), min(b, q0 + len(D))
-        if lo < hi:
-            n = D.shape[1]
-            ref_min[j, r0:r0 + n] = torch.minimum(ref_min[j, r0:r0 + n], D[lo - q0:hi - q0].min(0).values)
-
-def _put(out:dict, key:str, q0:int, t:torch.Tensor, n:int):
-    "Write block `t` at rows q0: of out[key] (a numpy array created on first use)."
-    t = t.cpu().numpy()
-    if key not in out: out[key] = np.empty((n,) + t.shape[1:], t.dtype)
-    out[key][q0:q0 + len(t)] = t
 
 # %% ../nbs/21_neighbors.ipynb #6c7cc820
 def _rank(q, N:int, method:str)->int:
