@@ -8,7 +8,7 @@ __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENS
            'space_results', 'fingerprints_leak', 'privacy_warnings', 'near_copies', 'hold_real_copies',
            'fingerprint_leakage', 'check_fingerprints', 'closest_pairs', 'closest_figure', 'check_generator',
            'reconstruction_attack', 'space_fit_rows', 'check_request', 'spectral_fidelity', 'spectrum_figure',
-           'evaluate', 'X_labels', 'real_vs_synthetic_figure', 'write_outputs']
+           'X_labels', 'real_vs_synthetic_figure', 'write_outputs', 'evaluate']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
 import json, operator, re, sys, time, platform
@@ -355,7 +355,7 @@ def space_fit_rows(n_synthetic:int,  # rows of the release
     fit = _sub(n_synthetic, k, seed + 11)
     return fit, np.setdiff1d(np.arange(n_synthetic), fit)
 
-# %% ../nbs/45_evaluate.ipynb #2bc91a77
+# %% ../nbs/45_evaluate.ipynb #67a710db
 def _inputs(sets:dict)->dict:
     return {k: dict(path=str(v.path), n=int(v.n), shape=list(v.shape), sha256=sha256_file(v.path)) for k, v in sets.items()}
 
@@ -378,6 +378,8 @@ def check_request(spaces, attacks, rules, external:bool, utility:bool=True, reco
         if not ok: raise PganError(f"gate rule on {key!r}: this evaluation does not compute it (spaces {','.join(spaces)}; attacks {','.join(attacks)})")
         if (p[-1] == 'auc_vs_external' or p[1:] == ['copies', 'external']) and not external: raise PganError(f"gate rule on {key!r} needs --external")
 
+
+# %% ../nbs/45_evaluate.ipynb #bcc25407
 def spectral_fidelity(X:dict,         # set name -> (n, C, H, W) images (arrays or `SpillRows`): 'train', 'synthetic', optional 'holdout', 'external'
                       n_bins:int=16)->dict:  # rings (fewer for images under 32 pixels: at most min(H, W) / 2); returns max_abs_log_ratio, log_ratio, freq, power_*, floor: {holdout, external}
     "The synthetic set's power spectrum against train, with the real floor (holdout) and a real shift (external) beside it."
@@ -393,6 +395,86 @@ def spectrum_figure(spec:dict)->Figure:
     names = {'holdout': 'holdout (real floor)', 'external': 'external (scanner shift)'}
     return plot_spectra({'synthetic': spec, **{names[k]: v for k, v in spec['floor'].items()}})
 
+
+# %% ../nbs/45_evaluate.ipynb #d5af75e6
+def X_labels(sets:dict, idx:dict, k:str)->np.ndarray: return sets[k].regions[idx[k]]
+
+def _without(d, key:str):
+    "A copy of nested dict `d` without the entries named `key` (the ROC curves stay in the figures, not in metrics.json)."
+    return {k: _without(v, key) for k, v in d.items() if k != key} if isinstance(d, dict) else d
+
+def _read_candidates(sets:dict, idx:dict, batch:int=256)->tuple:
+    "The candidates of the real sets read into one float32 array, and a view of it per set (train, holdout, external)."
+    names = [k for k in ('train', 'holdout', 'external') if k in sets]
+    cand = np.empty((sum(len(idx[k]) for k in names), *sets['train'].shape), np.float32)
+    views, o = {}, 0
+    for k in names:
+        for s in range(0, len(idx[k]), batch): cand[o + s:o + s + len(idx[k][s:s + batch])] = sets[k][idx[k][s:s + batch]]
+        views[k] = cand[o:o + len(idx[k])]; o += len(idx[k])
+    return cand, views
+
+def _embed(space, x):
+    "Features of samples `x` in `space`: in pixel space the samples themselves as rows (no copy; a `SpillRows` stays on disk)."
+    if space.name != 'pixel': return space.transform(x)
+    return x.as_rows() if isinstance(x, SpillRows) else x.reshape(len(x), -1)
+
+def _project(X, n:int, P:np.ndarray, chunk:int=256, sums:bool=False):
+    "Rows of X (read in chunks) projected on the columns of P, in float64; with `sums`, also the count, sum and sum of squares of all values."
+    out, acc = np.empty((n, P.shape[1])), np.zeros(3)
+    for s in range(0, n, chunk):
+        b = np.asarray(X[s:s + chunk], np.float64).reshape(-1, len(P))
+        out[s:s + len(b)] = b @ P
+        if sums: acc += [b.size, b.sum(), (b**2).sum()]
+    return (out, acc) if sums else out
+
+def _exact_copies_streamed(train:H5Volumes,   # the whole train set
+                           synthetic,         # (m, ...) synthetic samples: array, `SpillRows` or `H5Volumes`
+                           tol:float=1e-6,    # relative RMS tolerance, as `pgan.privacy.exact_copies`
+                           n_proj:int=4,      # random directions of the shortlist
+                           seed:int=0)->int:  # seed of the directions
+    "`exact_copies` against the whole train set, without the train × synthetic distances: each set is read once."
+    d = int(np.prod(train.shape))
+    P = np.random.default_rng(seed).standard_normal((d, n_proj)); P /= np.linalg.norm(P, axis=0)
+    pt, sums = _project(train, train.n, P, sums=True)
+    ps = _project(synthetic, len(synthetic), P)
+    std = np.sqrt(max(sums[2] / sums[0] - (sums[1] / sums[0])**2, 0)) or 1.0
+    delta = tol * std * np.sqrt(d)                   # L2 distance of an RMS difference of tol·std
+    slack = delta + 1e-12 * d * np.sqrt(sums[2] / train.n)   # |p·(a−b)| ≤ ‖a−b‖ for unit p; plus float64 rounding
+    order = np.argsort(pt[:, 0]); p0 = pt[order, 0]
+    lo, hi = np.searchsorted(p0, ps[:, 0] - slack, 'left'), np.searchsorted(p0, ps[:, 0] + slack, 'right')
+    copies = 0
+    for j in np.flatnonzero(hi > lo):                # synthetic samples with a train sample close on the first direction
+        near = order[lo[j]:hi[j]]
+        near = near[(np.abs(pt[near] - ps[j]) <= slack).all(1)]
+        x = np.asarray(synthetic[int(j)], np.float64).ravel()
+        copies += any(np.sqrt(((np.asarray(train[int(i)], np.float64).ravel() - x)**2).mean()) <= tol * std for i in near)
+    return int(copies)
+
+
+# %% ../nbs/45_evaluate.ipynb #2abafaea
+def real_vs_synthetic_figure(sets:dict, per_class:int=2, seed:int=0)->Figure:
+    "Rows of real (train) and synthetic volumes per class, all slices (the paper's real and synthetic grids)."
+    from pgan.phantom import plot_vu_grid
+    rng, rows, labels = np.random.default_rng(seed), [], []
+    for c, name in enumerate(sets['train'].class_names):
+        for k in ('train', 'synthetic'):
+            i = np.flatnonzero(sets[k].regions == c)
+            pick = np.sort(rng.choice(i, min(per_class, len(i)), replace=False)) if len(i) else []
+            rows += [sets[k][int(j)] for j in pick]; labels += [f'{name} ({"real" if k == "train" else "synthetic"})'] * len(pick)
+    return plot_vu_grid(np.stack(rows), row_labels=labels, title='real (train) and synthetic volumes by class')
+
+def write_outputs(metrics:dict, figs:dict, out, arrays:dict=None)->Path:
+    "metrics.json, figures/*.png and scores/*.npz (per-candidate attack scores) into `out`, each file atomically."
+    out = Path(out); (out/'figures').mkdir(parents=True, exist_ok=True); (out/'scores').mkdir(exist_ok=True)
+    for name, arrs in (arrays or {}).items():
+        with atomic_path(out/'scores'/name) as t, open(t, 'wb') as f: np.savez_compressed(f, **arrs)
+    for name, fig in figs.items():
+        with atomic_path(out/'figures'/name) as t: fig.savefig(t, format='png', dpi=90, bbox_inches='tight')
+    atomic_write_json(out/'metrics.json', metrics)
+    return out
+
+
+# %% ../nbs/45_evaluate.ipynb #0b967e7a
 def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              external=None,                   # optional external study
              out=None,                        # folder for metrics.json and figures/ (None: write nothing)
@@ -502,76 +584,3 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
     if out is not None: write_outputs(M, figs, out, arrays)
     return M
 
-def X_labels(sets:dict, idx:dict, k:str)->np.ndarray: return sets[k].regions[idx[k]]
-
-def _without(d, key:str):
-    "A copy of nested dict `d` without the entries named `key` (the ROC curves stay in the figures, not in metrics.json)."
-    return {k: _without(v, key) for k, v in d.items() if k != key} if isinstance(d, dict) else d
-
-def _read_candidates(sets:dict, idx:dict, batch:int=256)->tuple:
-    "The candidates of the real sets read into one float32 array, and a view of it per set (train, holdout, external)."
-    names = [k for k in ('train', 'holdout', 'external') if k in sets]
-    cand = np.empty((sum(len(idx[k]) for k in names), *sets['train'].shape), np.float32)
-    views, o = {}, 0
-    for k in names:
-        for s in range(0, len(idx[k]), batch): cand[o + s:o + s + len(idx[k][s:s + batch])] = sets[k][idx[k][s:s + batch]]
-        views[k] = cand[o:o + len(idx[k])]; o += len(idx[k])
-    return cand, views
-
-def _embed(space, x):
-    "Features of samples `x` in `space`: in pixel space the samples themselves as rows (no copy; a `SpillRows` stays on disk)."
-    if space.name != 'pixel': return space.transform(x)
-    return x.as_rows() if isinstance(x, SpillRows) else x.reshape(len(x), -1)
-
-def _project(X, n:int, P:np.ndarray, chunk:int=256, sums:bool=False):
-    "Rows of X (read in chunks) projected on the columns of P, in float64; with `sums`, also the count, sum and sum of squares of all values."
-    out, acc = np.empty((n, P.shape[1])), np.zeros(3)
-    for s in range(0, n, chunk):
-        b = np.asarray(X[s:s + chunk], np.float64).reshape(-1, len(P))
-        out[s:s + len(b)] = b @ P
-        if sums: acc += [b.size, b.sum(), (b**2).sum()]
-    return (out, acc) if sums else out
-
-def _exact_copies_streamed(train:H5Volumes,   # the whole train set
-                           synthetic,         # (m, ...) synthetic samples: array, `SpillRows` or `H5Volumes`
-                           tol:float=1e-6,    # relative RMS tolerance, as `pgan.privacy.exact_copies`
-                           n_proj:int=4,      # random directions of the shortlist
-                           seed:int=0)->int:  # seed of the directions
-    "`exact_copies` against the whole train set, without the train × synthetic distances: each set is read once."
-    d = int(np.prod(train.shape))
-    P = np.random.default_rng(seed).standard_normal((d, n_proj)); P /= np.linalg.norm(P, axis=0)
-    pt, sums = _project(train, train.n, P, sums=True)
-    ps = _project(synthetic, len(synthetic), P)
-    std = np.sqrt(max(sums[2] / sums[0] - (sums[1] / sums[0])**2, 0)) or 1.0
-    delta = tol * std * np.sqrt(d)                   # L2 distance of an RMS difference of tol·std
-    slack = delta + 1e-12 * d * np.sqrt(sums[2] / train.n)   # |p·(a−b)| ≤ ‖a−b‖ for unit p; plus float64 rounding
-    order = np.argsort(pt[:, 0]); p0 = pt[order, 0]
-    lo, hi = np.searchsorted(p0, ps[:, 0] - slack, 'left'), np.searchsorted(p0, ps[:, 0] + slack, 'right')
-    copies = 0
-    for j in np.flatnonzero(hi > lo):                # synthetic samples with a train sample close on the first direction
-        near = order[lo[j]:hi[j]]
-        near = near[(np.abs(pt[near] - ps[j]) <= slack).all(1)]
-        x = np.asarray(synthetic[int(j)], np.float64).ravel()
-        copies += any(np.sqrt(((np.asarray(train[int(i)], np.float64).ravel() - x)**2).mean()) <= tol * std for i in near)
-    return int(copies)
-
-def real_vs_synthetic_figure(sets:dict, per_class:int=2, seed:int=0)->Figure:
-    "Rows of real (train) and synthetic volumes per class, all slices (the paper's real and synthetic grids)."
-    from pgan.phantom import plot_vu_grid
-    rng, rows, labels = np.random.default_rng(seed), [], []
-    for c, name in enumerate(sets['train'].class_names):
-        for k in ('train', 'synthetic'):
-            i = np.flatnonzero(sets[k].regions == c)
-            pick = np.sort(rng.choice(i, min(per_class, len(i)), replace=False)) if len(i) else []
-            rows += [sets[k][int(j)] for j in pick]; labels += [f'{name} ({"real" if k == "train" else "synthetic"})'] * len(pick)
-    return plot_vu_grid(np.stack(rows), row_labels=labels, title='real (train) and synthetic volumes by class')
-
-def write_outputs(metrics:dict, figs:dict, out, arrays:dict=None)->Path:
-    "metrics.json, figures/*.png and scores/*.npz (per-candidate attack scores) into `out`, each file atomically."
-    out = Path(out); (out/'figures').mkdir(parents=True, exist_ok=True); (out/'scores').mkdir(exist_ok=True)
-    for name, arrs in (arrays or {}).items():
-        with atomic_path(out/'scores'/name) as t, open(t, 'wb') as f: np.savez_compressed(f, **arrs)
-    for name, fig in figs.items():
-        with atomic_path(out/'figures'/name) as t: fig.savefig(t, format='png', dpi=90, bbox_inches='tight')
-    atomic_write_json(out/'metrics.json', metrics)
-    return out
