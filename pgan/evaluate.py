@@ -24,7 +24,7 @@ from .phantom import patient_vus, PHANTOM_VERSION
 from .generate import LoadedGenerator, invert
 from .features import make_space, SPACES
 from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
-from .privacy import (score_candidates, attack_auc, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
+from .privacy import (score_candidates, attack_auc, pairwise_ratio, mc_radius, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
                           plot_attack_roc, hist_kde, plot_topk, plot_cluster_ranks)
 
 # %% ../nbs/45_evaluate.ipynb #3bf6dc47
@@ -121,13 +121,13 @@ def _from_matrix(D:np.ndarray, attack:str, quantile:float)->np.ndarray:
         if attack == 'min_distance': return -mn
         n = D.shape[1]; P = np.partition(D, [(n - 1) // 2, n // 2], axis=1)
         med = (P[:, (n - 1) // 2].astype(np.float64) + P[:, n // 2]) / 2
-        return -np.where(med > 0, mn / np.where(med > 0, med, 1), 0.0)
+        return pairwise_ratio(mn, med)
     if attack == 'density':
         r = min(int(quantile * D.size), D.size - 1)
         radius = np.float32(np.partition(D.ravel(), r)[r])                 # rank int(q·N): the paper's quantile
         return (D < radius).sum(1).astype(float)
     if attack == 'mc':
-        radius = np.nextafter(np.float32(np.median(D.min(1).astype(np.float64))), np.float32(np.inf))
+        radius = mc_radius(D.min(1).astype(np.float64))
         return (D < radius).sum(1) / D.shape[1]
     raise PganError(f"no matrix form for attack {attack!r}")
 
@@ -138,9 +138,9 @@ def _stats_scores(C, S, attacks:list, quantile:float, dcr_rows=None)->dict:
     out = {'min_distance': -mn}
     if dcr_rows is not None: out['dcr'] = st['ref_min']
     if 'pairwise' in attacks:
-        med = st['median']; out['pairwise'] = -np.where(med > 0, mn / np.where(med > 0, med, 1), 0.0)
+        out['pairwise'] = pairwise_ratio(mn, st['median'])
     radii = {}
-    if 'mc' in attacks: radii['mc'] = float(np.nextafter(np.float32(np.median(mn)), np.float32(np.inf)))   # the median itself counts
+    if 'mc' in attacks: radii['mc'] = mc_radius(mn)
     if 'density' in attacks: radii['density'] = distance_quantile(C, S, quantile)   # passes 2-3
     if radii:
         cnt = neighbor_stats(C, S, radii=list(radii.values()))['counts']  # pass 4: both radii at once
