@@ -121,11 +121,10 @@ def _add_dp(p):
     g.add_argument('--delta', type=float, help='delta of (epsilon, delta)-DP (default 1/(10 N); must be < 1/N)')
     g.add_argument('--accountant', choices=['rdp', 'prv'], help='opacus privacy accountant (default rdp)')
 
-_DP_FLAGS = ('noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant')
-
 def _dp_kwargs(args)->dict:
     "The DP settings given on the command line, as `make_config` keywords (None values dropped)."
-    kw = {k: getattr(args, k) for k in _DP_FLAGS if getattr(args, k) is not None}
+    from pgan.train import DP_FIELDS   # here, not at the top: `pgan --help` starts without torch
+    kw = {k: getattr(args, k) for k in DP_FIELDS[1:] if getattr(args, k) is not None}
     return dict(dp=True, **kw) if args.dp else kw
 
 # %% ../nbs/60_cli.ipynb #bb34a545

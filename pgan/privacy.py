@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from matplotlib.figure import Figure
 from .core import PganError
 from .neighbors import neighbor_stats, distance_quantile
+from .utility import rank_auc   # the rank formula of every bootstrap AUC
 
 # %% ../nbs/32_privacy.ipynb #4c59fbdb
 def _rows(X, name:str)->np.ndarray:
@@ -231,8 +232,7 @@ def _boot_auc(m:np.ndarray, n:np.ndarray, n_boot:int, seed:int, batch:int=100)->
     for b in range(0, n_boot, batch):
         nb = min(batch, n_boot - b)
         X = np.concatenate([m[rng.integers(0, len(m), (nb, len(m)))], n[rng.integers(0, len(n), (nb, len(n)))]], 1)
-        r = rankdata(X, axis=1)[:, :len(m)].sum(1)
-        out.append((r - len(m) * (len(m) + 1) / 2) / (len(m) * len(n)))
+        out.append(rank_auc(X, 0, len(m)))
     return np.concatenate(out)
 
 def _cluster_boot_auc(m:np.ndarray, n:np.ndarray, gm, gn, n_boot:int, seed:int)->np.ndarray:
@@ -242,8 +242,7 @@ def _cluster_boot_auc(m:np.ndarray, n:np.ndarray, gm, gn, n_boot:int, seed:int)-
     cm, cn = rows(gm), rows(gn)
     for b in range(n_boot):
         a = np.concatenate([cm[j] for j in rng.integers(0, len(cm), len(cm))]); c = np.concatenate([cn[j] for j in rng.integers(0, len(cn), len(cn))])
-        r = rankdata(np.r_[m[a], n[c]])[:len(a)].sum()
-        out[b] = (r - len(a) * (len(a) + 1) / 2) / (len(a) * len(c))
+        out[b] = rank_auc(np.r_[m[a], n[c]][None], 0, len(a))[0]
     return out
 
 # %% ../nbs/32_privacy.ipynb #42c6d392

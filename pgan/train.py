@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGAN_PROFILE', 'MOMENTS_PROFILE', 'LATENT_PUBLIC',
-           'MOMENTS_PUBLIC', 'DEFAULT_ARCH', 'DP_DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_DEFAULTS', 'BCE_LOSSES',
-           'DIFFAUG_OPS', 'CKPT_FORMAT', 'public_directions', 'd_step_rates', 'TrainConfig', 'make_config', 'adv_real',
-           'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_', 'gradient_penalty', 'diffaug_ops', 'diff_augment',
-           'ema_update', 'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset', 'Callback', 'GANTrainer',
-           'build_models', 'DStepSchedule', 'balanced_accuracy', 'load_checkpoint', 'MetricsLog', 'SampleGrid',
-           'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks', 'fixed_noise_samples', 'save_volume_grid',
-           'save_grid', 'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
+           'MOMENTS_PUBLIC', 'DEFAULT_ARCH', 'DP_DEFAULT_ARCH', 'WGAN_DEFAULTS', 'DP_FIELDS', 'DP_DEFAULTS',
+           'BCE_LOSSES', 'DIFFAUG_OPS', 'CKPT_FORMAT', 'public_directions', 'd_step_rates', 'TrainConfig',
+           'make_config', 'adv_real', 'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_', 'gradient_penalty',
+           'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset',
+           'Callback', 'GANTrainer', 'build_models', 'DStepSchedule', 'balanced_accuracy', 'load_checkpoint',
+           'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks',
+           'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'init_distributed', 'weights_checksum',
+           'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
@@ -162,6 +163,7 @@ MOMENTS_PUBLIC = dict(z_dim=64, dct_share=0.5, texture=True, auto_directions=Tru
 DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'latent', 'paper': 'acgan'}   # demo (and plain `pgan train`): the latent arch's factor model + content texture, the recipe with the most useful release in the demo budget (`98_release_quality`); paper: the paper's AC-GAN; quick: a smoke test of the AC-GAN path
 DP_DEFAULT_ARCH = {'quick': 'acgan', 'demo': 'moments', 'paper': 'acgan'}   # under DP (arch latent has no private version): demo, the moment release, useful at ε = 10 where DP-SGD on the AC-GAN collapses to grey (`94_paper_tradeoff`); paper: the paper's networks under DP-SGD; quick: a smoke test of DP-SGD
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
+DP_FIELDS = ('dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant')   # the DP settings of a `TrainConfig` (the CLI's flags, the pipeline's stage key)
 DP_DEFAULTS = dict(label_priors='uniform', class_weighted=False)   # nothing derived from the private class counts (`12_dp`); the weight average stays: it is post-processing of the private generator, free under DP
 
 def make_config(profile:str='demo', **overrides)->TrainConfig:

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['ARCHS', 'UTILITY_SETS', 'TRTR_CACHE_FORMAT', 'Standardize', 'BasicBlock', 'ResNet18', 'CompactCNN', 'make_classifier',
-           'Subset', 'Concat', 'predict_proba', 'train_classifier', 'classifier_features', 'classification_report',
-           'paired_difference', 'inception_score_analogue', 'plot_confusion', 'plot_roc', 'diversity_embedding',
-           'plot_umap_diversity', 'trtr_cache_path', 'utility_eval', 'classifier_fidelity', 'utility_figures']
+           'Subset', 'Concat', 'predict_proba', 'train_classifier', 'classifier_features', 'rank_auc',
+           'classification_report', 'paired_difference', 'inception_score_analogue', 'plot_confusion', 'plot_roc',
+           'diversity_embedding', 'plot_umap_diversity', 'trtr_cache_path', 'utility_eval', 'classifier_fidelity',
+           'utility_figures']
 
 # %% ../nbs/31_utility.ipynb #dd85c894
 import contextlib, copy, hashlib, inspect, json, time
@@ -340,8 +341,10 @@ def _ba_rows(correct:np.ndarray, blocks:dict)->np.ndarray:
     "Balanced accuracy of each resample row from its correctness matrix (b, n)."
     return np.mean([correct[:, a:b].mean(1) for a, b in blocks.values()], 0)
 
-def _auc_rows(scores:np.ndarray, a:int, b:int)->np.ndarray:
-    "One-vs-rest AUC of each row of scores (b, n) whose columns a:b are the positives (average ranks)."
+def rank_auc(scores:np.ndarray,  # (b, n) scores, one problem per row
+             a:int, b:int,       # columns a:b of every row are the positives, the rest the negatives
+            )->np.ndarray:       # (b,) AUC of each row
+    "ROC AUC of each row from average ranks (Mann–Whitney): the one home of the rank formula, for the bootstraps of `31_utility` and `32_privacy`."
     npos, nneg = b - a, scores.shape[1] - (b - a)
     r = rankdata(scores, axis=1)[:, a:b].sum(1)
     return (r - npos * (npos + 1) / 2) / (npos * nneg)
@@ -351,7 +354,7 @@ def _boot_metrics(y, preds:list, probas:list, auc_cls:list, n_boot:int, seed:int
     bl, ba, au = _blocks(y), [], []
     for I in _resamples(y, n_boot, seed):
         ba.append(np.stack([_ba_rows(p[I] == y[I], bl) for p in preds], 1))
-        if auc_cls: au.append(np.stack([np.mean([_auc_rows(P[:, k][I], *bl[k]) for k in auc_cls], 0) for P in probas], 1))
+        if auc_cls: au.append(np.stack([np.mean([rank_auc(P[:, k][I], *bl[k]) for k in auc_cls], 0) for P in probas], 1))
     return np.concatenate(ba), (np.concatenate(au) if au else None)
 
 def _ci(v)->list: return [float(q) for q in np.percentile(v, [2.5, 97.5])] if v is not None and len(v) else [None, None]
