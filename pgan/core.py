@@ -98,15 +98,22 @@ def atomic_path(dest # the final path
 
 
 # %% ../nbs/00_core.ipynb #e220b99e
-def atomic_write_bytes(dest, data:bytes):
+def atomic_write_bytes(dest,       # the final path
+                       data:bytes, # the bytes
+                      ):
     "Write `data` to `dest` atomically."
     with atomic_path(dest) as tmp: Path(tmp).write_bytes(data)
 
-def atomic_write_text(dest, text:str):
+def atomic_write_text(dest,     # the final path
+                      text:str, # the text, written as UTF-8
+                     ):
     "Write `text` (UTF-8) to `dest` atomically."
     atomic_write_bytes(dest, text.encode('utf-8'))
 
-def atomic_write_json(dest, obj, indent:int=2):
+def atomic_write_json(dest,         # the final path
+                      obj,          # JSON-able, with numpy scalars and arrays (NaN/inf → null)
+                      indent:int=2, # JSON indentation
+                     ):
     "Write `obj` as JSON to `dest` atomically (NaN/inf are written as null: strict JSON)."
     atomic_write_text(dest, json.dumps(_json_safe(obj), indent=indent, allow_nan=False) + '\n')
 
@@ -160,7 +167,9 @@ def staged_dir(dest # the folder the files should end up in (created if needed)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #413d7ece
-def sha256_file(path, chunk:int=1<<20)->str:
+def sha256_file(path,            # the file
+                chunk:int=1<<20, # bytes read at a time
+               )->str:  # hex digest
     "Hex SHA-256 of the file at `path`, read in chunks (provenance of checkpoints and data)."
     h = hashlib.sha256()
     with open(path, 'rb') as f:

@@ -21,7 +21,8 @@ from .train import GANTrainer, BCE_LOSSES, adv_real, adv_fake, clip_weights_   #
 # %% ../nbs/12_dp.ipynb #72afa48f
 ACCOUNTANTS = ('rdp', 'prv')
 
-def check_dp_config(cfg)->None:
+def check_dp_config(cfg, # a `TrainConfig` with DP settings
+                   )->None:
     "Raise `PganError` when the DP settings of a `TrainConfig` are missing, contradictory or unsound."
     if not cfg.dp:
         raise PganError("noise_multiplier, target_epsilon and delta are DP settings: set dp=True (--dp) to train with differential privacy")
@@ -57,7 +58,9 @@ class PoissonBatches:
         rng = np.random.default_rng(self.seed)
         for _ in range(self.steps): yield np.flatnonzero(rng.random(self.n) < self.q).tolist()
 
-def collate_maybe_empty(batch, shape):
+def collate_maybe_empty(batch, # (image, label) pairs, possibly none
+                        shape, # (C, H, W) of one image
+                       ):  # (images, labels)
     "`default_collate`, except that an empty batch gives empty (0, *shape) images and (0,) labels."
     if not batch: return torch.empty(0, *shape), torch.empty(0, dtype=torch.long)
     return torch.utils.data.default_collate(batch)
@@ -109,7 +112,9 @@ def make_accountant(kind:str='rdp',      # 'rdp' or 'prv'
     a.history = [(float(s), float(q), int(n)) for s, q, n in history]
     return a
 
-def epsilon_of(accountant, delta:float)->float:
+def epsilon_of(accountant,  # an opacus accountant
+               delta:float, # δ
+              )->float:  # ε spent so far (0 before any step)
     "ε spent so far at δ (0 before any step)."
     if not accountant.history: return 0.
     with warnings.catch_warnings():

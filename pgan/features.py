@@ -168,9 +168,9 @@ class AeSpace(FeatureSpace):
 # %% ../nbs/20_features.ipynb #97daf83f
 SPACES = {'pixel': PixelSpace, 'umap': UmapSpace, 'cnn': CnnSpace, 'ae': AeSpace}
 
-def make_space(name:str,     # 'pixel', 'umap', 'cnn' or 'ae'
-               seed:int=0,   # seed of the space
-               **kwargs      # the space's parameters
+def make_space(name:str,   # 'pixel', 'umap', 'cnn' or 'ae'
+               seed:int=0, # seed of the space
+               **kwargs,   # the space's parameters
               )->FeatureSpace:
     "A new, unfitted feature space by name."
     if name not in SPACES: raise PganError(f"unknown feature space {name!r}: use one of {', '.join(SPACES)}")
@@ -178,7 +178,9 @@ def make_space(name:str,     # 'pixel', 'umap', 'cnn' or 'ae'
 
 _PARAMS = {'umap': ('n_components', 'n_neighbors', 'min_dist', 'n_pca'), 'ae': ('latent', 'epochs', 'batch_size', 'lr')}
 
-def save_space(space:FeatureSpace, folder)->Path:
+def save_space(space:FeatureSpace, # a fitted space
+               folder,             # where meta.json and its state go
+              )->Path:  # the folder
     "Write a fitted space to `folder` (meta.json + its state)."
     if not space.fitted: raise PganError(f"the {space.name} space is not fitted: nothing to save")
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -194,7 +196,8 @@ def save_space(space:FeatureSpace, folder)->Path:
     atomic_write_json(folder/'meta.json', meta)
     return folder
 
-def load_space(folder)->FeatureSpace:
+def load_space(folder, # written by `save_space` (pickled UMAP models only when their SHA-256 matches)
+              )->FeatureSpace:  # the fitted space
     "Read a space written by `save_space` (pickled UMAP models only when their SHA-256 matches meta.json)."
     folder = Path(folder)
     try: meta = json.loads((folder/'meta.json').read_text())

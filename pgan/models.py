@@ -29,14 +29,16 @@ def conv_layout(size # image size (H, W) or an int for square images
     return n, (H, W)
 
 # %% ../nbs/10_models.ipynb #f0216c4e
-def init_weights(m:nn.Module):
+def init_weights(m:nn.Module, # a module (apply with `net.apply(init_weights)`)
+                ):
     "The paper's DCGAN initialisation; apply with `net.apply(init_weights)`."
     name = type(m).__name__
     if name.startswith('Conv'): nn.init.normal_(m.weight, 0.0, 0.02)
     elif name.startswith('BatchNorm') or name == 'GroupNorm':
         if m.weight is not None: nn.init.normal_(m.weight, 1.0, 0.02); nn.init.zeros_(m.bias)
 
-def module_device(m:nn.Module)->torch.device:
+def module_device(m:nn.Module, # a module with parameters or buffers
+                 )->torch.device:
     "The device of a module's first parameter or, for a module without parameters (`LowPassDCT`'s generator), its first buffer."
     return next(iter([*m.parameters(), *m.buffers()])).device
 

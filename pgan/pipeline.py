@@ -16,13 +16,19 @@ def stage_key(params:dict, *inputs:str)->str:
     blob = json.dumps([params, list(inputs)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-def stage_done(folder, key:str)->bool:
+def stage_done(folder,  # a stage's folder
+               key:str, # the key it must record
+              )->bool:
     "Whether `folder/stage.json` records a finished stage with this key."
     try: s = json.loads((Path(folder)/'stage.json').read_text())
     except (OSError, ValueError): return False
     return s.get('key') == key and s.get('status') == 'done'
 
-def mark_stage(folder, key:str, status:str, **info):
+def mark_stage(folder,     # a stage's folder
+               key:str,    # its key
+               status:str, # 'running' or 'done'
+               **info,     # more fields for stage.json
+              ):
     "Write `folder/stage.json` atomically."
     Path(folder).mkdir(parents=True, exist_ok=True)
     atomic_write_json(Path(folder)/'stage.json', dict(key=key, status=status, time=time.strftime('%Y-%m-%d %H:%M:%S'), **info))
@@ -35,7 +41,10 @@ RUN_PROFILES = {
 }
 
 # %% ../nbs/55_pipeline.ipynb #b54e510a
-def write_preview(h5_path, png_path, per_class:int=2):
+def write_preview(h5_path,         # a data file
+                  png_path,        # the PNG to write
+                  per_class:int=2, # volumes per class (rows)
+                 ):
     "Save a grid of `per_class` volumes of each class (rows) × slices (columns) from an HDF5 file."
     import numpy as np
     from pgan.data import H5Volumes
@@ -70,7 +79,9 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 
 
 # %% ../nbs/55_pipeline.ipynb #b093f76e
-def train_stage_key(cfg, data_key:str)->str:
+def train_stage_key(cfg,          # the run's `TrainConfig`
+                    data_key:str, # the data stage's key
+                   )->str:
     "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, the adaptive D schedule only when on, so older keys stay valid)."
     from pgan.train import DP_FIELDS
     skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else set(DP_FIELDS)) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.latent_down != 3 else {'latent_down'}) | (set() if cfg.patients_per_direction != 8 else {'patients_per_direction'}) | (set() if cfg.memorise else {'memorise'})

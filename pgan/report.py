@@ -183,9 +183,9 @@ def _provenance(M:dict)->str:
 
 
 # %% ../nbs/50_report.ipynb #cee317b1
-def render_report(folder,                    # an evaluation folder: metrics.json and figures/
-                  title:str='pgan release report',
-                 )->str:                     # the HTML text
+def render_report(folder,                          # an evaluation folder: metrics.json and figures/
+                  title:str='pgan release report', # the page's title
+                 )->str:  # the HTML text
     "The self-contained HTML report of an evaluation folder."
     folder = Path(folder)
     try: M = json.loads((folder/'metrics.json').read_text())
@@ -198,7 +198,9 @@ def render_report(folder,                    # an evaluation folder: metrics.jso
             + '<h2>Provenance</h2>' + _provenance(M))
     return f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>'
 
-def write_report(folder, title:str='pgan release report')->Path:
+def write_report(folder,                          # an evaluation folder
+                 title:str='pgan release report', # the page's title
+                )->Path:  # folder/report.html
     "Render the report of `folder` into `folder/report.html`, atomically."
     p = Path(folder)/'report.html'
     atomic_write_text(p, render_report(folder, title))

@@ -41,7 +41,8 @@ ARCHS = ('acgan', 'latent', 'moments', 'dctgan')   # the paper's G/D trained wit
 
 GAN_ARCHS = ('acgan', 'dctgan')   # the archs trained as a generator against a discriminator
 
-def d_step_rates(schedule:str)->tuple:   # e.g. '1,2,5,10,20,50' → (1, 2, 5, 10, 20, 50)
+def d_step_rates(schedule:str, # D steps per G step, rising: '1,2,5,10,20,50'
+                )->tuple:  # the rates as ints
     "The D-steps-per-G-step rates of an adaptive schedule: positive integers, strictly increasing."
     try: r = tuple(int(s) for s in str(schedule).split(','))
     except ValueError: r = ()
@@ -166,7 +167,9 @@ WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic ste
 DP_FIELDS = ('dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant')   # the DP settings of a `TrainConfig` (the CLI's flags, the pipeline's stage key)
 DP_DEFAULTS = dict(label_priors='uniform', class_weighted=False)   # nothing derived from the private class counts (`12_dp`); the weight average stays: it is post-processing of the private generator, free under DP
 
-def make_config(profile:str='demo', **overrides)->TrainConfig:
+def make_config(profile:str='demo', # 'quick', 'demo' or 'paper'
+                **overrides,        # TrainConfig fields (None values are ignored), and `arch`, `dp`, `loss`, `ema`, which pick the profile's table
+               )->TrainConfig:
     "A `TrainConfig` from a profile (of the arch in `overrides`; else acgan for a non-AC-GAN loss, `DP_DEFAULT_ARCH` under DP, `DEFAULT_ARCH` otherwise), then `overrides` (None values are ignored)."
     if profile not in PROFILES: raise PganError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     arch = overrides.get('arch') or ('acgan' if overrides.get('loss') not in (None, 'acgan') else (DP_DEFAULT_ARCH if overrides.get('dp') else DEFAULT_ARCH)[profile])
@@ -203,11 +206,16 @@ def adv_fake(kind:str,              # a loss name, as for `adv_real`
     if kind in BCE_LOSSES: return F.binary_cross_entropy_with_logits(d, torch.zeros_like(d), reduction=reduction)
     return _reduce(d, reduction)
 
-def adv_d_loss(kind, d_real, d_fake):
+def adv_d_loss(kind,   # a loss name (`LOSSES`, or `40_toy`'s 'gan')
+               d_real, # D's logits (critic values) on real samples
+               d_fake, # on fakes
+              ):  # the mean adversarial loss of D
     "Adversarial discriminator (critic) loss: real part + fake part (the WGAN critic maximises E[D(real)] − E[D(fake)])."
     return adv_real(kind, d_real) + adv_fake(kind, d_fake)
 
-def adv_g_loss(kind, d_fake):
+def adv_g_loss(kind,   # a loss name, as for `adv_d_loss`
+               d_fake, # D's logits (critic values) on G's fakes
+              ):  # G's loss: non-saturating for BCE, −critic for WGAN
     "Adversarial generator loss (non-saturating for the BCE losses): its fakes scored as if they were real."
     return adv_real(kind, d_fake)
 
@@ -217,7 +225,11 @@ def clip_weights_(model:torch.nn.Module, # a WGAN critic
     "WGAN weight clipping (Arjovsky et al. 2017), in place."
     for p in model.parameters(): p.clamp_(-bound, bound)
 
-def gradient_penalty(D, real, fake, y=None):   # y: the real samples' labels, for a projection D
+def gradient_penalty(D,      # the critic (its first output is the critic value)
+                     real,   # real batch
+                     fake,   # fake batch (the first len(real) are used)
+                     y=None, # labels, for a projection critic
+                    ):  # E(‖∇D(x̂)‖ − 1)² on random interpolates x̂
     "WGAN-GP: (‖∇D(x̂)‖₂ − 1)² at random interpolates x̂ of real and fake samples, per sample."
     eps = torch.rand(len(real), *[1] * (real.dim() - 1), device=real.device)
     xh = (eps * real + (1 - eps) * fake).requires_grad_(True)
@@ -228,7 +240,8 @@ def gradient_penalty(D, real, fake, y=None):   # y: the real samples' labels, fo
 # %% ../nbs/11_train.ipynb #40b81da0
 DIFFAUG_OPS = ('color', 'translation', 'cutout')   # DiffAugment's default policy, in its order (Zhao et al. 2020)
 
-def diffaug_ops(policy)->tuple:   # e.g. 'color,translation,cutout' (None or '': none)
+def diffaug_ops(policy, # a DiffAugment policy: any of color, translation, cutout, comma-separated (None or '': none)
+               )->tuple:  # the operations, in order
     "The ops of a DiffAugment policy, checked."
     ops = tuple(o.strip() for o in (policy or '').split(',') if o.strip())
     bad = [o for o in ops if o not in DIFFAUG_OPS]
@@ -278,8 +291,9 @@ def ema_update(ema:torch.nn.Module,    # the averaged copy, updated in place
 
 
 # %% ../nbs/11_train.ipynb #d81a5de3
-def ema_decay(cfg:TrainConfig,         # `ema` (a fixed decay) or `ema_horizon` (a share of the run)
-              steps_per_epoch:int)->float: # generator steps in one epoch
+def ema_decay(cfg:TrainConfig,     # `ema` (a fixed decay) or `ema_horizon` (a share of the run)
+              steps_per_epoch:int, # G steps per epoch
+             )->float:  # the decay per G step (0: no average)
     "The decay of G's weight average: `cfg.ema`, or 1 − 1/(horizon · G steps of the run), so that the average spans the same share of any run (1,000 steps of the demo's 3,000: 0.999; 413 of a 1,240-step run); 0: no average."
     if cfg.ema or not cfg.ema_horizon: return float(cfg.ema)
     return max(0., 1 - 1 / (cfg.ema_horizon * cfg.epochs * steps_per_epoch))
@@ -297,7 +311,13 @@ class TrainData(Dataset):
             x = torch.as_tensor(self.augment(x.numpy(), rng=np.random.default_rng([self.seed, self.epoch, i])))
         return x, y
 
-def epoch_loader(data:TrainData, epoch:int, batch_size:int, num_workers:int=0, rank:int=0, world:int=1)->DataLoader:
+def epoch_loader(data:TrainData,    # the training set (its epoch seeds the augmentation)
+                 epoch:int,         # epoch number (seeds the shuffle and the augmentation)
+                 batch_size:int,    # samples per batch
+                 num_workers:int=0, # DataLoader worker processes
+                 rank:int=0,        # this process (torchrun)
+                 world:int=1,       # number of processes
+                )->DataLoader:
     "A DataLoader over `data` whose order depends only on (seed, epoch); split across ranks when `world` > 1."
     data.set_epoch(epoch)
     if world > 1:
@@ -394,7 +414,8 @@ def sampler(self:GANTrainer):
     "The generator to sample from: the EMA copy when the run keeps one (`cfg.ema`, `cfg.ema_horizon`), else G."
     return self.G_ema if self.G_ema is not None else self.G
 
-def build_models(spec:dict):
+def build_models(spec:dict, # `model_spec`'s dict, as stored in a checkpoint
+                ):  # (G, D)
     "Generator and discriminator from a model spec (as stored in checkpoints); for arch 'latent', the generator and the encoder; for 'moments', the generator and its DCT; for 'dctgan', the MLPs around the DCT."
     if spec.get('arch') == 'dctgan':
         size, keep = tuple(spec['size']), tuple(spec['keep'])
@@ -583,7 +604,10 @@ def fit_latent(self:GANTrainer,
     self.D.train(was)
 
 # %% ../nbs/11_train.ipynb #e260008b
-def balanced_accuracy(y_true, y_pred, n_classes:int)->float:
+def balanced_accuracy(y_true,        # (n,) true classes
+                      y_pred,        # (n,) predicted classes
+                      n_classes:int, # K
+                     )->float:  # NaN when y_true is empty
     "Mean per-class recall over the classes present in `y_true`."
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     rec = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
@@ -685,7 +709,8 @@ def save_checkpoint(self:GANTrainer, path)->Path:
     with atomic_path(path) as tmp: torch.save(self.checkpoint_state(), tmp)
     return Path(path)
 
-def load_checkpoint(path)->dict:
+def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (read with weights_only=True)
+                   )->dict:  # its state dict
     "Read a pgan checkpoint safely (`weights_only=True`); a clear error if it is not one."
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except FileNotFoundError: raise PganError(f"{path}: checkpoint not found") from None
@@ -809,14 +834,17 @@ class TensorBoard(Callback):
     def after_fit(self):
         if self.w is not None: self.w.close()
 
-def default_callbacks(t:GANTrainer)->list:
+def default_callbacks(t:GANTrainer, # the trainer whose run folder (`out`) they write to
+                     )->list:  # MetricsLog, SampleGrid, Checkpointer, ProgressBar
     "Logging, grids and checkpoints when the trainer has a run folder (rank 0 only), and a progress bar."
     if t.out is None or t.rank != 0: return []
     return [ProgressBar(), MetricsLog(), SampleGrid(), Checkpointer(), TensorBoard()]
 
 # %% ../nbs/11_train.ipynb #2a4c01f9
 @torch.no_grad()
-def fixed_noise_samples(G, noise)->np.ndarray:
+def fixed_noise_samples(G,     # a generator (or its weight average)
+                        noise, # (n, K + z_dim) fixed inputs
+                       )->np.ndarray:  # (n, C, H, W) volumes in [-1, 1]
     "G's output (eval mode) for `noise`, row i with class i mod K."
     was = G.training; G.eval()
     dev = module_device(G)
@@ -824,14 +852,24 @@ def fixed_noise_samples(G, noise)->np.ndarray:
     G.train(was)
     return x
 
-def save_volume_grid(x, row_labels, path, title=None, dpi:int=80):
+def save_volume_grid(x,          # (R, C, H, W) volumes, one row each
+                     row_labels, # R labels
+                     path,       # PNG to write (atomically)
+                     title=None, # figure title
+                     dpi:int=80, # resolution
+                    ):
     "Draw volumes `x` (rows) × slices with `plot_vu_grid` and save the PNG at `path`, atomically."
     from pgan.phantom import plot_vu_grid
     fig = plot_vu_grid(x, row_labels=row_labels, title=title)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=dpi, bbox_inches='tight')
 
-def save_grid(G, noise, class_names, path, title=None):
+def save_grid(G,           # a generator
+              noise,       # fixed inputs, one row per class (`fixed_noise`)
+              class_names, # row labels
+              path,        # PNG to write (atomically)
+              title=None,  # figure title
+             ):
     "Render G's output for `noise` (one row per class) to a PNG at `path`."
     save_volume_grid(fixed_noise_samples(G, noise), [class_names[i % len(class_names)] for i in range(len(noise))], path, title)
 
@@ -864,8 +902,9 @@ def check_ranks_in_sync(self:GANTrainer)->list:
     return sums
 
 # %% ../nbs/11_train.ipynb #e04d75cc
-def plot_training(history:list, # per-epoch metrics, as `fit` returns them or as read from `metrics.jsonl`
-                  title:str=None):
+def plot_training(history:list,   # per-epoch metrics, as `fit` returns or `read_metrics` reads
+                  title:str=None, # figure title
+                 ):  # losses, D accuracies and ε per epoch
     "Losses and the discriminator's class balanced accuracy per epoch."
     from matplotlib.figure import Figure
     ep = [m['epoch'] for m in history]
@@ -880,6 +919,7 @@ def plot_training(history:list, # per-epoch metrics, as `fit` returns them or as
     fig.tight_layout()
     return fig
 
-def read_metrics(run_dir)->list:
+def read_metrics(run_dir, # a run folder with metrics.jsonl
+                )->list:  # one dict per epoch
     "The per-epoch metrics of a run folder (`metrics.jsonl`)."
     return [json.loads(l) for l in (Path(run_dir)/'metrics.jsonl').read_text().splitlines() if l.strip()]
