@@ -292,7 +292,8 @@ def write_h5(path,                            # destination file (written atomic
              class_names=DEFAULT_CLASS_NAMES, # the K class names
              attrs:dict=None,                 # file attributes
              compression:str='gzip',          # see `H5Writer`
-             batch_size:int=256)->Path:       # volumes written per append
+             batch_size:int=256,              # volumes written at a time
+            )->Path:  # the file written
     "Write a whole set in one call (through `H5Writer`)."
     x = _as_numpy(images)
     if x.ndim != 4: raise PganDataError('images must be 4-d', path, 'images', found=f'shape {x.shape}', expected='(N, C, H, W)')

@@ -68,14 +68,15 @@ def collate_maybe_empty(batch, # (image, label) pairs, possibly none
 # %% ../nbs/12_dp.ipynb #01e03e7b
 def private_grads(model,                  # the network (D); its parameters get no `.grad` from this function
                   loss_fn,                # loss_fn(outputs, x_i[None], y_i[None]) -> scalar loss of one sample
-                  x, y,                   # the (possibly empty) real batch and its labels
+                  x,                      # the (possibly empty) real batch
+                  y,                      # its labels
                   max_grad_norm:float,    # C, per-sample clipping norm
                   noise_multiplier:float, # σ (noise std σ·C); 0 only in tests
                   expected_batch:float,   # divisor: q·N, the expected batch size
                   generator=None,         # torch.Generator of the noise (secret under DP)
                   chunk:int=64,           # samples per vmap call
                   pass_labels:bool=False, # also give the model each sample's label (a projection discriminator)
-                 )->tuple:                # (gradients like model.parameters(), per-sample losses, model outputs or None if empty)
+                 )->tuple:  # (gradients like model.parameters(), per-sample losses, model outputs or None if empty)
     "DP-SGD gradient of the mean loss over a Poisson batch: clip each sample's gradient to C, sum, add N(0, σ²C²), divide."
     names = [k for k, p in model.named_parameters() if p.requires_grad]
     params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}

@@ -31,10 +31,13 @@ from .privacy import (score_candidates, attack_auc, pairwise_ratio, mc_radius, d
 SET_NAMES = ('train', 'holdout', 'synthetic', 'external')
 MIN_SAMPLES = 20
 
-def open_sets(train, holdout, synthetic, external=None, # HDF5 paths (or `H5Volumes`)
-              min_samples:int=MIN_SAMPLES,              # fewest samples accepted per set
-              check_values:bool=True,                   # scan every set for NaN/inf first
-             )->dict:                                   # name -> H5Volumes, in SET_NAMES order
+def open_sets(train,                       # the generator's training set (members): path or `H5Volumes`
+              holdout,                     # same population, not trained on
+              synthetic,                   # the release
+              external=None,               # another study (optional)
+              min_samples:int=MIN_SAMPLES, # fewest samples a set may have
+              check_values:bool=True,      # scan every set for NaN/inf
+             )->dict:  # set name -> `H5Volumes`, validated together
     "Open and cross-check the evaluation sets; raise `PganDataError` naming the file and the problem."
     paths = dict(train=train, holdout=holdout, synthetic=synthetic, external=external)
     sets = {k: (p if isinstance(p, H5Volumes) else H5Volumes(p)) for k, p in paths.items() if p is not None}
@@ -56,7 +59,8 @@ def open_sets(train, holdout, synthetic, external=None, # HDF5 paths (or `H5Volu
 _OPS = {'<=': operator.le, '>=': operator.ge, '==': operator.eq, '!=': operator.ne, '<': operator.lt, '>': operator.gt}
 _RULE = re.compile(r'^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$')
 
-def parse_gate(spec:str)->list:
+def parse_gate(spec:str, # comma-separated rules `KEY OP VALUE`, e.g. 'privacy.pixel.pairwise.auc<=0.6'
+              )->list:  # (key, op, value) per rule
     "Parse 'key<=0.6,key2==0' into a list of (key, op, value); a clear error for a malformed rule."
     if spec is None or not str(spec).strip(): return []
     rules = []
@@ -66,7 +70,9 @@ def parse_gate(spec:str)->list:
         rules.append((m[1], m[2], float(m[3])))
     return rules
 
-def get_metric(metrics:dict, key:str):
+def get_metric(metrics:dict, # nested metrics (`metrics.json`)
+               key:str,      # dotted key, e.g. 'privacy.exact_copies'
+              ):  # the value, or KeyError
     "The value at dotted `key` in nested `metrics`, or KeyError."
     v = metrics
     for p in key.split('.'):
@@ -74,7 +80,9 @@ def get_metric(metrics:dict, key:str):
         v = v[p]
     return v
 
-def apply_gate(metrics:dict, rules:list)->dict:
+def apply_gate(metrics:dict, # nested metrics
+               rules:list,   # `parse_gate`'s rules
+              )->dict:  # passed, and each rule's value and result
     "Evaluate gate rules on the metrics: {'passed': bool, 'rules': [{'rule', 'value', 'passed'}]}."
     out = []
     for key, op, val in rules:
@@ -89,9 +97,11 @@ def apply_gate(metrics:dict, rules:list)->dict:
     return dict(passed=all(r['passed'] for r in out), rules=out)
 
 # %% ../nbs/45_evaluate.ipynb #d62be9ee
-def attack_metrics(s:dict,         # group -> (n_g,) attack scores (higher = member): 'train', 'holdout', optional 'external'
-                   patients:dict,  # 'train', 'holdout' -> (n_g,) patient ids of the candidates (or None)
-                   n_boot:int=1000, seed:int=0)->dict:   # auc, auc_ci, ci_resamples, tpr_at_fpr_0.01/0.001, auc_vs_external, auc_by_patient
+def attack_metrics(s:dict,          # group -> (n_g,) attack scores (higher = member): 'train', 'holdout', optional 'external'
+                   patients:dict,   # 'train', 'holdout' -> (n_g,) patient ids of the candidates (or None)
+                   n_boot:int=1000, # bootstrap resamples for the CIs
+                   seed:int=0,      # bootstrap seed
+                  )->dict:  # auc, auc_ci, ci_resamples, tpr_at_fpr_0.01/0.001, auc_vs_external, auc_by_patient
     "One attack's numbers: AUC train vs holdout with its CI (resampling whole patients when they are known), TPR at low FPR, AUC vs external (shift), AUC of patients' mean scores."
     pats = {g: (patients or {}).get(g) for g in ('train', 'holdout')}
     by_patient = pats['train'] is not None and pats['holdout'] is not None
@@ -197,17 +207,20 @@ def privacy_figure(scores:dict,       # attack -> group -> scores, as `privacy_i
 # %% ../nbs/45_evaluate.ipynb #005245f5
 REAL_SETS = ('train', 'holdout', 'external')   # the real sets an evaluation may be given
 
-def space_results(P:dict)->dict:   # `metrics['privacy']`
+def space_results(P:dict, # `metrics['privacy']`
+                 )->dict:  # space name -> its attack results
     "The per-space attack results of `metrics['privacy']`, without `exact_copies`, `copies` and `warnings`."
     return {k: v for k, v in P.items() if k in SPACES}
 
-def fingerprints_leak(fp:dict,           # `metrics['privacy']['fingerprint']`
-                      alpha:float=0.01)->bool:   # false-alarm rate of the count
+def fingerprints_leak(fp:dict,          # `metrics['privacy']['fingerprint']`
+                      alpha:float=0.01, # false-alarm rate of the count
+                     )->bool:  # whether the release reproduces training patients' fingerprints
     "Whether a release reproduces training patients' fingerprints: the AUC's CI lies above 0.5, or more training patients pass the holdout's 99th percentile than chance gives (P(Binomial(n, 0.01) ≥ count) < alpha)."
     from scipy.stats import binom
     return bool(fp['auc_ci'][0] > 0.5 or binom.sf(fp['n_leaked'] - 1, fp['n_patients']['train'], 0.01) < alpha)
 
-def privacy_warnings(P:dict)->list:   # `metrics['privacy']`: `copies` and each space's attack results
+def privacy_warnings(P:dict, # `metrics['privacy']`: copies, near copies, fingerprints and each space's attacks
+                    )->list:  # one sentence per warning
     "What a release's privacy numbers call for, one line each: real volumes of any set in it, near copies, attacks whose AUC CI lies below 0.5."
     out = [f"the release holds {n} volume{'s' * (n != 1)} of the {k} set verbatim: real data, not a synthetic release" for k, n in P.get('copies', {}).items() if n]
     out += [f"{n} synthetic volume{'s' * (n != 1)} {'lie' if n != 1 else 'lies'} closer to a {k} volume than half the distance at which any holdout volume comes to a training volume: near copies"
@@ -328,16 +341,16 @@ def check_generator(g:LoadedGenerator,   # the released generator
     if tuple(g.shape) != tuple(data.shape) or list(g.class_names) != list(data.class_names):
         raise PganError(f"{g.path}: its generator makes {tuple(g.shape)} volumes of classes {list(g.class_names)}, but {data.path.name} holds {tuple(data.shape)} volumes of classes {list(data.class_names)}: a checkpoint of other data")
 
-def reconstruction_attack(g:LoadedGenerator,   # the released generator
-                          real:dict,           # group -> (volumes (n, C, H, W), labels (n,)): 'train', 'holdout', optional 'external'
-                          patients:dict=None,  # 'train', 'holdout' -> (n,) patient ids (the CI then resamples whole patients)
-                          steps:int=100,       # Adam steps per candidate (`invert`)
-                          lr:float=0.05,       # Adam's learning rate
-                          prior:float=1e-3,    # weight of the noise's mean square (`invert`)
-                          n_boot:int=1000,     # bootstrap resamples
-                          seed:int=0,          # bootstrap seed
-                          show_progress:bool=True,
-                         )->tuple:             # (`attack_metrics` + steps, candidates, median_error per group; group -> scores)
+def reconstruction_attack(g:LoadedGenerator,       # the released generator
+                          real:dict,               # group -> (volumes (n, C, H, W), labels (n,)): 'train', 'holdout', optional 'external'
+                          patients:dict=None,      # 'train', 'holdout' -> (n,) patient ids (the CI then resamples whole patients)
+                          steps:int=100,           # Adam steps per candidate (`invert`)
+                          lr:float=0.05,           # Adam's learning rate
+                          prior:float=1e-3,        # weight of the noise's mean square (`invert`)
+                          n_boot:int=1000,         # bootstrap resamples
+                          seed:int=0,              # bootstrap seed
+                          show_progress:bool=True, # a progress bar on a terminal
+                         )->tuple:  # (`attack_metrics` + steps, candidates, median_error per group; group -> scores)
     "GAN-Leaks on released weights: each candidate's score is minus the error with which the generator reconstructs it."
     s = {k: -invert(g, x, y, steps=steps, lr=lr, prior=prior, show_progress=show_progress) for k, (x, y) in real.items()}
     m = attack_metrics(s, patients, n_boot, seed)
@@ -364,7 +377,13 @@ def _versions()->dict:
     return dict(pgan=pgan.__version__, python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
                 scikit_learn=sklearn.__version__, scipy=scipy.__version__, h5py=_h.__version__, platform=platform.platform())
 
-def check_request(spaces, attacks, rules, external:bool, utility:bool=True, reconstruction:bool=False):
+def check_request(spaces,                    # feature spaces asked for
+                  attacks,                   # attacks asked for
+                  rules,                     # `parse_gate`'s rules
+                  external:bool,             # an external set is given
+                  utility:bool=True,         # the region classifiers run
+                  reconstruction:bool=False, # the released generator is given
+                 ):
     "Refuse unknown spaces or attacks, and gate rules on metrics this run will not compute (`privacy.pixel.reconstruction` needs the released generator) — before any work."
     for s in spaces:
         if s not in SPACES: raise PganError(f"unknown feature space {s!r}: use any of {', '.join(SPACES)}")
@@ -380,8 +399,9 @@ def check_request(spaces, attacks, rules, external:bool, utility:bool=True, reco
 
 
 # %% ../nbs/45_evaluate.ipynb #bcc25407
-def spectral_fidelity(X:dict,         # set name -> (n, C, H, W) images (arrays or `SpillRows`): 'train', 'synthetic', optional 'holdout', 'external'
-                      n_bins:int=16)->dict:  # rings (fewer for images under 32 pixels: at most min(H, W) / 2); returns max_abs_log_ratio, log_ratio, freq, power_*, floor: {holdout, external}
+def spectral_fidelity(X:dict,        # set name -> (n, C, H, W) images (arrays or `SpillRows`): 'train', 'synthetic', optional 'holdout', 'external'
+                      n_bins:int=16, # rings (fewer for images under 32 pixels: at most min(H, W) / 2)
+                     )->dict:  # max_abs_log_ratio, log_ratio, freq, power_*, floor: {holdout, external}
     "The synthetic set's power spectrum against train, with the real floor (holdout) and a real shift (external) beside it."
     from pgan.fidelity import spectral_deviation
     n_bins = min(n_bins, min(np.asarray(X['train'][0:1]).shape[-2:]) // 2)
@@ -389,7 +409,8 @@ def spectral_fidelity(X:dict,         # set name -> (n, C, H, W) images (arrays 
     out['floor'] = {k: spectral_deviation(X['train'], X[k], n_bins) for k in ('holdout', 'external') if k in X}
     return out
 
-def spectrum_figure(spec:dict)->Figure:
+def spectrum_figure(spec:dict, # a `spectral_fidelity` result
+                   )->Figure:
     "`plot_spectra` of a `spectral_fidelity` result: synthetic, holdout (floor) and external (scanner shift) against train."
     from pgan.fidelity import plot_spectra
     names = {'holdout': 'holdout (real floor)', 'external': 'external (scanner shift)'}
@@ -397,7 +418,12 @@ def spectrum_figure(spec:dict)->Figure:
 
 
 # %% ../nbs/45_evaluate.ipynb #d5af75e6
-def X_labels(sets:dict, idx:dict, k:str)->np.ndarray: return sets[k].regions[idx[k]]
+def X_labels(sets:dict, # set name -> `H5Volumes`
+             idx:dict,  # set name -> candidate rows
+             k:str,     # the set
+            )->np.ndarray:  # the candidates' class labels
+    "The class labels of set `k`'s candidates."
+    return sets[k].regions[idx[k]]
 
 def _without(d, key:str):
     "A copy of nested dict `d` without the entries named `key` (the ROC curves stay in the figures, not in metrics.json)."
@@ -452,7 +478,10 @@ def _exact_copies_streamed(train:H5Volumes,   # the whole train set
 
 
 # %% ../nbs/45_evaluate.ipynb #2abafaea
-def real_vs_synthetic_figure(sets:dict, per_class:int=2, seed:int=0)->Figure:
+def real_vs_synthetic_figure(sets:dict,       # 'train' and 'synthetic' `H5Volumes`
+                             per_class:int=2, # volumes of each kind per class
+                             seed:int=0,      # which volumes
+                            )->Figure:
     "Rows of real (train) and synthetic volumes per class, all slices (the paper's real and synthetic grids)."
     from pgan.phantom import plot_vu_grid
     rng, rows, labels = np.random.default_rng(seed), [], []
@@ -463,7 +492,11 @@ def real_vs_synthetic_figure(sets:dict, per_class:int=2, seed:int=0)->Figure:
             rows += [sets[k][int(j)] for j in pick]; labels += [f'{name} ({"real" if k == "train" else "synthetic"})'] * len(pick)
     return plot_vu_grid(np.stack(rows), row_labels=labels, title='real (train) and synthetic volumes by class')
 
-def write_outputs(metrics:dict, figs:dict, out, arrays:dict=None)->Path:
+def write_outputs(metrics:dict,     # the evaluation's metrics
+                  figs:dict,        # file name -> figure
+                  out,              # the evaluation folder
+                  arrays:dict=None, # file name -> arrays for scores/*.npz
+                 )->Path:  # the folder
     "metrics.json, figures/*.png and scores/*.npz (per-candidate attack scores) into `out`, each file atomically."
     out = Path(out); (out/'figures').mkdir(parents=True, exist_ok=True); (out/'scores').mkdir(exist_ok=True)
     for name, arrs in (arrays or {}).items():
@@ -475,7 +508,9 @@ def write_outputs(metrics:dict, figs:dict, out, arrays:dict=None)->Path:
 
 
 # %% ../nbs/45_evaluate.ipynb #0b967e7a
-def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
+def evaluate(train,                           # the generator's training set (members): path or `H5Volumes`
+             holdout,                         # same population, never trained on (non-members)
+             synthetic,                       # HDF5 paths of the sets
              external=None,                   # optional external study
              out=None,                        # folder for metrics.json and figures/ (None: write nothing)
              spaces=('pixel',),               # feature spaces; 'pixel' always included
@@ -498,7 +533,7 @@ def evaluate(train, holdout, synthetic,       # HDF5 paths of the sets
              checkpoint=None,                 # the released generator (a `pgan train` checkpoint or a `LoadedGenerator`): adds the reconstruction attack on its weights (`reconstruction_attack`)
              inversion_steps:int=100,         # with `checkpoint`: Adam steps per candidate
              inversion_candidates:int=200,    # with `checkpoint`: training and holdout candidates inverted (the first of the attacks' seeded candidates)
-            )->dict:                          # the metrics
+            )->dict:  # the metrics
     "Fidelity and privacy of a synthetic release against its training data: metrics.json and figures."
     log = log or (lambda s: print(s, file=sys.stderr))
     t0, spaces, attacks = time.time(), list(dict.fromkeys(spaces)), list(attacks)

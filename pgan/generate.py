@@ -69,7 +69,11 @@ def sample_labels(n:int,                  # number of samples
     c = label_counts(n, np.ones(K) if balanced else priors)
     return np.random.default_rng([seed, 1]).permutation(np.repeat(np.arange(K), c))
 
-def sample_noise(n:int, z_dim:int, seed:int=0, start:int=0)->np.ndarray:
+def sample_noise(n:int,       # number of noise vectors
+                 z_dim:int,   # their dimension
+                 seed:int=0,  # the release's seed
+                 start:int=0, # index of the first vector (a batch of a larger release)
+                )->np.ndarray:  # (n, z_dim) float32; row i is the same whatever the batch
     "Rows start..start+n of the seeded N(0, 1) noise stream (the same rows whatever the batching)."
     g = np.random.default_rng([seed, 2])
     if start: g.standard_normal(start * z_dim, dtype=np.float32)       # skip ahead

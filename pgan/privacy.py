@@ -165,8 +165,8 @@ def score_candidates(groups:dict,             # name -> (n_g, ...) candidates, e
                      reference_patients=None, # DOMIAS only: (n_reference,) patient of each reference row: halves hold whole patients
                      seed:int=0,              # DOMIAS: seed of the halves; subspace: of its randomised SVD
                      joined=None,             # (Σ n_g, ...) the groups' rows already concatenated in their order, when the caller holds them so (saves a copy)
-                     **kwargs                 # passed to the attack (metric, radius, quantile, n_components)
-                    )->dict:                  # name -> (n_g,) scores
+                     **kwargs,                # the attack's own options (quantile, metric, ...)
+                    )->dict:  # name -> (n_g,) scores
     "Score all candidate groups in one call (one radius for all; DOMIAS: each half of every group against the other half of the reference group), split back by group."
     if attack not in ATTACKS: raise PganError(f"unknown attack {attack!r}: use one of {', '.join(ATTACKS)}")
     if not groups: raise PganError("no candidate groups given")
@@ -321,13 +321,14 @@ def plot_attack_roc(results:dict,     # name -> (scores_members, scores_nonmembe
 # %% ../nbs/32_privacy.ipynb #b79b9e10
 GROUP_COLORS = {'train': 'C0', 'holdout': 'C1', 'val': 'C1', 'external': 'C2', 'test': 'C2', 'reference': (0.3, 0.85, 0.3)}
 
-def hist_kde(ax,                  # matplotlib axes
-             groups:dict,         # origin -> (n_g,) values (e.g. normalised min distances)
-             bins=30,             # histogram bins (count or edges)
-             bw:float=0.25,       # KDE bandwidth factor (`gaussian_kde(bw_method=...)`, the paper's 0.2–0.25)
-             reference=None,      # optional (n,) values drawn as a second, green histogram (the paper's test→synthetic)
-             xlabel:str='Min distance / median distance',
-             kde:bool=True):      # draw the per-origin KDE curves
+def hist_kde(ax,                                          # matplotlib axes
+             groups:dict,                                 # origin -> (n_g,) values (e.g. normalised min distances)
+             bins=30,                                     # histogram bins (count or edges)
+             bw:float=0.25,                               # KDE bandwidth factor (`gaussian_kde(bw_method=...)`, the paper's 0.2–0.25)
+             reference=None,                              # optional (n,) values drawn as a second, green histogram (the paper's test→synthetic)
+             xlabel:str='Min distance / median distance', # x axis label
+             kde:bool=True,                               # draw the per-origin KDE curves
+            ):
     "Histogram of all candidates' values (grey) with a dashed KDE per origin, as in the paper's privacy figures."
     allv = np.concatenate([np.asarray(v, float).ravel() for v in groups.values()])
     edges = np.histogram_bin_edges(allv, bins)

@@ -242,16 +242,16 @@ def plot_tradeoff(rows:list,        # `noise_sweep` rows (dicts with sigma, epsi
     return fig
 
 # %% ../nbs/40_toy.ipynb #5d0049a1
-def noise_sweep(kind:str='ring',                     # toy data: 'unimodal' or 'ring'
-                sigmas=(0., 0.5, 1., 2., 4., 8.),    # noise multipliers (0: clipped, no noise, ε = ∞)
-                loss:str='gan',                      # 'gan' or 'wgan-clip' (wgan-gp is refused under DP)
-                epochs:int=300,                      # training epochs of every run
-                n:int=2000,                          # members (and as many non-members)
-                seed:int=0,                          # seed of the data and of every run
-                max_grad_norm:float=5.0,             # C (1 already ruins the ring with no noise at all: see below)
-                n_boot:int=200,                      # bootstrap resamples of the AUC's CI
-                **kw,                                # more `train_toy_gan` arguments (batch_size, lr, ...)
-               )->dict:                              # rows (one dict per σ), samples {σ: points}, privacy {σ: toy_privacy}, dist, members, nonmembers
+def noise_sweep(kind:str='ring',                  # toy data: 'unimodal' or 'ring'
+                sigmas=(0., 0.5, 1., 2., 4., 8.), # noise multipliers (0: clipped, no noise, ε = ∞)
+                loss:str='gan',                   # 'gan' or 'wgan-clip' (wgan-gp is refused under DP)
+                epochs:int=300,                   # training epochs of every run
+                n:int=2000,                       # members (and as many non-members)
+                seed:int=0,                       # seed of the data and of every run
+                max_grad_norm:float=5.0,          # C (1 already ruins the ring with no noise at all: see below)
+                n_boot:int=200,                   # bootstrap resamples of the AUC's CI
+                **kw,                             # passed to `train_toy_gan`
+               )->dict:  # rows (one dict per σ), samples {σ: points}, privacy {σ: toy_privacy}, dist, members, nonmembers
     "Train one DP GAN per noise multiplier and measure ε, quality and the membership attack: the privacy–quality curve."
     members, dist = gaussian_toy(kind, n, seed)
     nonmembers, ref = dist.sample(n, [seed, 1]), dist.sample(n, [seed, 2])

@@ -94,11 +94,11 @@ class CompactCNN(nn.Module):
 
 ARCHS = {'compact': CompactCNN, 'resnet18': ResNet18}
 
-def make_classifier(arch:str,          # 'compact' or 'resnet18'
-                    n_channels:int,    # C, input channels
-                    n_classes:int,     # K ≥ 2
-                    **kwargs           # the network's own parameters (width, standardize)
-                   )->nn.Module:       # the untrained network (random initialisation of the current torch seed)
+def make_classifier(arch:str,       # 'compact' or 'resnet18'
+                    n_channels:int, # C, input channels
+                    n_classes:int,  # K ≥ 2
+                    **kwargs,       # the network's own options (width, ...)
+                   )->nn.Module:  # the untrained network (random initialisation of the current torch seed)
     "A new region classifier by name."
     if arch not in ARCHS: raise PganError(f"unknown classifier {arch!r}: use one of {', '.join(ARCHS)}")
     if int(n_classes) < 2: raise PganError(f"a classifier needs n_classes ≥ 2, got {n_classes}")
@@ -210,28 +210,28 @@ def predict_proba(model:nn.Module,      # a trained classifier
     return P
 
 # %% ../nbs/31_utility.ipynb #0ddcca95
-def train_classifier(train_x,                # (N, C, H, W) training samples: array, H5Volumes, Subset or Concat
-                     train_y,                # (N,) class labels
-                     val_x,                  # (M, C, H, W) validation samples (model selection only)
-                     val_y,                  # (M,) class labels
-                     n_classes:int=None,     # K; default: len(class_names), else the largest label + 1
-                     class_names=None,       # class names, for messages
-                     arch:str='compact',     # 'compact' or 'resnet18'
-                     epochs:int=30,          # most epochs
-                     patience:int=5,         # stop after this many epochs without improvement
-                     batch_size:int=64,      # samples per mini-batch
-                     lr:float=1e-3,          # AdamW learning rate
-                     weight_decay:float=1e-4,# AdamW weight decay
-                     min_per_class:int=10,   # fewest training samples of a present class
-                     seed:int=0,             # seed of the initialisation and of the batch order
-                     device='auto',          # 'auto', 'cpu', 'cuda', ...
+def train_classifier(train_x,                   # (N, C, H, W) training samples: array, H5Volumes, Subset or Concat
+                     train_y,                   # (N,) class labels
+                     val_x,                     # (M, C, H, W) validation samples (model selection only)
+                     val_y,                     # (M,) class labels
+                     n_classes:int=None,        # K; default: len(class_names), else the largest label + 1
+                     class_names=None,          # class names, for messages
+                     arch:str='compact',        # 'compact' or 'resnet18'
+                     epochs:int=30,             # most epochs
+                     patience:int=5,            # stop after this many epochs without improvement
+                     batch_size:int=64,         # samples per mini-batch
+                     lr:float=1e-3,             # AdamW learning rate
+                     weight_decay:float=1e-4,   # AdamW weight decay
+                     min_per_class:int=10,      # fewest training samples of a present class
+                     seed:int=0,                # seed of the initialisation and of the batch order
+                     device='auto',             # 'auto', 'cpu', 'cuda', ...
                      preload_bytes:float=2**30, # read sets smaller than this into memory
-                     threads:int=None,       # torch CPU threads while training (None: torch's setting)
-                     max_seconds:float=None, # stop after the epoch that ends past this time (None: no limit)
-                     desc:str='classifier',  # progress bar label
-                     show_progress=None,     # None: on an interactive terminal only
-                     **arch_kwargs           # passed to the network (width, standardize)
-                    )->tuple:                # (model in eval() mode with the best validation weights, history: list of dicts)
+                     threads:int=None,          # torch CPU threads while training (None: torch's setting)
+                     max_seconds:float=None,    # stop after the epoch that ends past this time (None: no limit)
+                     desc:str='classifier',     # progress bar label
+                     show_progress=None,        # None: on an interactive terminal only
+                     **arch_kwargs,             # passed to the network (`make_classifier`)
+                    )->tuple:  # (model in eval() mode with the best validation weights, history: list of dicts)
     "Train a region classifier with class-balanced loss, keeping the weights of the best validation balanced accuracy."
     with _threads(threads): return _train(**locals())
 
@@ -341,9 +341,10 @@ def _ba_rows(correct:np.ndarray, blocks:dict)->np.ndarray:
     "Balanced accuracy of each resample row from its correctness matrix (b, n)."
     return np.mean([correct[:, a:b].mean(1) for a, b in blocks.values()], 0)
 
-def rank_auc(scores:np.ndarray,  # (b, n) scores, one problem per row
-             a:int, b:int,       # columns a:b of every row are the positives, the rest the negatives
-            )->np.ndarray:       # (b,) AUC of each row
+def rank_auc(scores:np.ndarray, # (b, n) scores, one problem per row
+             a:int,             # first positive column
+             b:int,             # end of the positive columns (the rest are negatives)
+            )->np.ndarray:  # (b,) AUC of each row
     "ROC AUC of each row from average ranks (Mann–Whitney): the one home of the rank formula, for the bootstraps of `31_utility` and `32_privacy`."
     npos, nneg = b - a, scores.shape[1] - (b - a)
     r = rankdata(scores, axis=1)[:, a:b].sum(1)
@@ -479,13 +480,15 @@ def _sample(x, y, k:int, rng)->tuple:
     idx = np.arange(_n(x)) if _n(x) <= k else np.sort(rng.choice(_n(x), k, replace=False))
     return _take(x, idx).reshape(len(idx), -1), y[idx]
 
-def diversity_embedding(real_x, real_y,        # real samples (array or H5Volumes) and labels: the map is fitted on them
-                        synth_x, synth_y,      # synthetic samples and labels: projected
-                        method:str='umap',     # 'umap' (PCA → UMAP, the paper's figure) or 'pca' (2-component PCA)
-                        max_points:int=1000,   # samples drawn from each set
-                        n_neighbors:int=20,    # UMAP neighbours (the paper's 20)
-                        seed:int=0,            # seed of the draw and of the map
-                       )->dict:                # real, synth: (n, 2) coordinates; real_y, synth_y: their labels
+def diversity_embedding(real_x,              # (n, C, H, W) real volumes
+                        real_y,              # real samples (array or H5Volumes) and labels: the map is fitted on them
+                        synth_x,             # (m, C, H, W) synthetic volumes
+                        synth_y,             # synthetic samples and labels: projected
+                        method:str='umap',   # 'umap' (PCA → UMAP, the paper's figure) or 'pca' (2-component PCA)
+                        max_points:int=1000, # samples drawn from each set
+                        n_neighbors:int=20,  # UMAP neighbours (the paper's 20)
+                        seed:int=0,          # seed of the draw and of the map
+                       )->dict:  # real, synth: (n, 2) coordinates; real_y, synth_y: their labels
     "2-D map fitted on real samples, with both real and synthetic samples projected."
     rng = np.random.default_rng(seed)
     R, ry = _sample(real_x, real_y, max_points, rng)
@@ -500,17 +503,19 @@ def diversity_embedding(real_x, real_y,        # real samples (array or H5Volume
     else: raise PganError(f"unknown embedding method {method!r}: use 'umap' or 'pca'")
     return dict(real=np.asarray(er, np.float64), synth=np.asarray(es, np.float64), real_y=ry, synth_y=sy)
 
-def plot_umap_diversity(real_x, real_y,          # real samples (array or H5Volumes) and labels
-                        synth_x, synth_y,        # synthetic samples and labels
-                        class_names=None,        # K class names (default: from an H5Volumes, else '0'..)
-                        seed:int=0,              # seed of the draw and of the map
-                        method:str='umap',       # 'umap' (the paper's) or 'pca'
-                        max_points:int=1000,     # samples drawn from each set
-                        n_neighbors:int=20,      # UMAP neighbours
-                        title:str='Low dimensional representation of real and synthetic samples by class',
-                        ax=None,                 # draw on this axes (default: a new 9 × 6 in figure)
-                        emb:dict=None,           # a `diversity_embedding` to draw instead of computing one
-                       )->Figure:                # the figure: light = real, dark = synthetic, one colour pair per class
+def plot_umap_diversity(real_x,                                                                            # (n, C, H, W) real volumes
+                        real_y,                                                                            # real samples (array or H5Volumes) and labels
+                        synth_x,                                                                           # (m, C, H, W) synthetic volumes
+                        synth_y,                                                                           # synthetic samples and labels
+                        class_names=None,                                                                  # K class names (default: from an H5Volumes, else '0'..)
+                        seed:int=0,                                                                        # seed of the draw and of the map
+                        method:str='umap',                                                                 # 'umap' (the paper's) or 'pca'
+                        max_points:int=1000,                                                               # samples drawn from each set
+                        n_neighbors:int=20,                                                                # UMAP neighbours
+                        title:str='Low dimensional representation of real and synthetic samples by class', # figure title
+                        ax=None,                                                                           # draw on this axes (default: a new 9 × 6 in figure)
+                        emb:dict=None,                                                                     # a `diversity_embedding` to draw instead of computing one
+                       )->Figure:  # the figure: light = real, dark = synthetic, one colour pair per class
     "The paper's diversity scatter: a 2-D map fitted on real samples, real and synthetic points by class."
     if class_names is None: class_names = getattr(real_x, 'class_names', None)
     emb = emb or diversity_embedding(real_x, real_y, synth_x, synth_y, method, max_points, n_neighbors, seed)
@@ -572,10 +577,11 @@ def _carve(v:H5Volumes, idx:np.ndarray, val_fraction:float, seed:int)->tuple:
 # %% ../nbs/31_utility.ipynb #59f781b4
 TRTR_CACHE_FORMAT = 'pgan-trtr-classifiers-v1'
 
-def trtr_cache_path(cache_dir,          # the cache folder
-                    train:H5Volumes,     # the real training set (its file's bytes are hashed)
-                    device='auto',       # the torch device (its kind is part of the key)
-                    **settings)->Path:   # every `utility_eval` setting that shapes the TRTR classifiers (arch, split, seed, epochs, …)
+def trtr_cache_path(cache_dir,       # the cache folder
+                    train:H5Volumes, # the real training set (its file's bytes are hashed)
+                    device='auto',   # the torch device (its kind is part of the key)
+                    **settings,      # every setting of the classifiers' training (they key the file)
+                   )->Path:  # the cache file of those classifiers
     "Where the TRTR classifiers of this training file and these settings are cached."
     key = json.dumps(dict(settings, file=sha256_file(train.path), device=get_device(device).type, torch=torch.__version__), sort_keys=True, default=repr)
     return Path(cache_dir)/f"trtr-{hashlib.sha256(key.encode()).hexdigest()[:20]}.pt"
@@ -605,27 +611,30 @@ def _cached_members(path, fit, arch:str, n_channels:int, K:int, kwargs:dict, dev
 
 
 # %% ../nbs/31_utility.ipynb #37ec0c21
-def utility_eval(train, holdout, synthetic, external=None, # HDF5 paths or H5Volumes of the sets
-                 arch:str='compact',      # classifier: 'compact' (fast default) or 'resnet18' (the paper's)
-                 val_fraction:float=0.2,  # share of each training side kept for model selection
-                 seed:int=0,              # seed of splits, initialisation, batches and bootstraps
-                 epochs:int=30,           # most epochs per classifier
-                 patience:int=5,          # early stopping on the validation balanced accuracy
-                 batch_size:int=64,       # mini-batch size
-                 lr:float=1e-3,           # AdamW learning rate
-                 n_boot:int=1000,         # bootstrap resamples for CIs and the paired test
-                 n_models:int=3,          # classifiers per protocol (seeds seed, seed + 1, …), predicting by their mean probability
-                 max_train:int=None,      # cap on the samples of each training side (None: all)
-                 min_per_class:int=10,    # fewest samples of a present class on a training side
-                 mixed:bool=False,        # also train on real + synthetic
+def utility_eval(train,                       # real training set (`H5Volumes` or path)
+                 holdout,                     # real holdout set (same study)
+                 synthetic,                   # the release
+                 external=None,               # HDF5 paths or H5Volumes of the sets
+                 arch:str='compact',          # classifier: 'compact' (fast default) or 'resnet18' (the paper's)
+                 val_fraction:float=0.2,      # share of each training side kept for model selection
+                 seed:int=0,                  # seed of splits, initialisation, batches and bootstraps
+                 epochs:int=30,               # most epochs per classifier
+                 patience:int=5,              # early stopping on the validation balanced accuracy
+                 batch_size:int=64,           # mini-batch size
+                 lr:float=1e-3,               # AdamW learning rate
+                 n_boot:int=1000,             # bootstrap resamples for CIs and the paired test
+                 n_models:int=3,              # classifiers per protocol (seeds seed, seed + 1, …), predicting by their mean probability
+                 max_train:int=None,          # cap on the samples of each training side (None: all)
+                 min_per_class:int=10,        # fewest samples of a present class on a training side
+                 mixed:bool=False,            # also train on real + synthetic
                  classifier_space:bool=False, # fidelity metrics in the TRTR classifier's features (synthetic, holdout and external vs train)
-                 is_splits:int=10,        # splits of the Inception-Score analogue
-                 device='auto',           # torch device
-                 threads:int=None,        # torch CPU threads (None: torch's setting; 1 is faster on a busy machine)
-                 show_progress=None,      # progress bars: None on an interactive terminal only
-                 cache_dir=None,          # folder that keeps the TRTR classifiers: a later call on the same training file with the same settings loads them (`trtr_cache_path`)
-                 **kwargs                 # passed to `train_classifier` (weight_decay, max_seconds, preload_bytes, width, ...)
-                )->dict:                  # trtr, tstr (and mixed): metrics on holdout (+ 'external'); difference; inception_score_analogue
+                 is_splits:int=10,            # splits of the Inception-Score analogue
+                 device='auto',               # torch device
+                 threads:int=None,            # torch CPU threads (None: torch's setting; 1 is faster on a busy machine)
+                 show_progress=None,          # progress bars: None on an interactive terminal only
+                 cache_dir=None,              # folder that keeps the TRTR classifiers: a later call on the same training file with the same settings loads them (`trtr_cache_path`)
+                 **kwargs,                    # passed to `train_classifier`
+                )->dict:  # trtr, tstr (and mixed): metrics on holdout (+ 'external'); difference; inception_score_analogue
     "Train region classifiers on real (TRTR) and on synthetic (TSTR) data, test both on the same real sets, compare them."
     with _threads(threads): return _utility(**locals())
 
