@@ -8,10 +8,10 @@ __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGA
            'BCE_LOSSES', 'DIFFAUG_OPS', 'CKPT_FORMAT', 'public_directions', 'd_step_rates', 'TrainConfig',
            'make_config', 'adv_real', 'adv_fake', 'adv_d_loss', 'adv_g_loss', 'clip_weights_', 'gradient_penalty',
            'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset',
-           'Callback', 'GANTrainer', 'build_models', 'DStepSchedule', 'balanced_accuracy', 'load_checkpoint',
-           'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks',
-           'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'init_distributed', 'weights_checksum',
-           'plot_training', 'read_metrics']
+           'Callback', 'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks',
+           'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'GANTrainer', 'build_models', 'DStepSchedule',
+           'balanced_accuracy', 'load_checkpoint', 'init_distributed', 'weights_checksum', 'plot_training',
+           'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
@@ -346,6 +346,138 @@ class Callback:
         f = getattr(self, event, None)
         if f is not None: f()
 
+# %% ../nbs/11_train.ipynb #5aea21b3
+class _Background:
+    "Run one function at a time in a thread; `join` waits for it and re-raises its exception, if any."
+    def __init__(self): self.thread, self.error = None, None
+    def run(self, f, *args):
+        self.join()
+        def target():
+            try: f(*args)
+            except BaseException as e: self.error = e
+        self.thread = threading.Thread(target=target, daemon=True); self.thread.start()
+    def join(self):
+        if self.thread is not None: self.thread.join(); self.thread = None
+        if self.error is not None: e, self.error = self.error, None; raise e
+
+#| export
+class MetricsLog(Callback):
+    """Append each epoch's metrics as one JSON line to `metrics.jsonl` (flushed at once: nothing lost on a crash).
+    The log starts from the run's own history (empty, or the resumed checkpoint's): a killed run may have logged an
+    epoch whose checkpoint it never wrote, or half a line, and the rerun of that epoch must not add a second line."""
+    order = -1
+    def before_fit(self):
+        t = self.trainer; t.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(t.out/'metrics.jsonl', ''.join(json.dumps(m) + '\n' for m in t.history))
+    def after_epoch(self):
+        t = self.trainer
+        with open(t.out/'metrics.jsonl', 'a') as f: f.write(json.dumps(t.metrics) + '\n'); f.flush(); os.fsync(f.fileno())
+
+class SampleGrid(Callback):
+    "Every `grid_every` epochs, a PNG of the generator's output (its EMA with `cfg.ema`) for fixed noise: one row per class, the same noise in every row."
+    def before_fit(self):
+        t = self.trainer
+        g = torch.Generator().manual_seed(t.cfg.seed + 12345)
+        self.noise, self.bg = torch.randn(1, t.spec['z_dim'], generator=g).repeat(t.n_classes, 1), _Background()
+    def after_epoch(self):
+        t = self.trainer
+        if t.epoch % t.cfg.grid_every and t.epoch != t.cfg.epochs: return
+        x, names = fixed_noise_samples(t.sampler, self.noise), _vols(t.train_ds).class_names
+        self.bg.run(save_volume_grid, x, [names[i % len(names)] for i in range(len(x))],   # drawn beside the next epoch
+                    t.out/'samples'/f'epoch_{t.epoch:03d}.png', f'epoch {t.epoch}')
+    def after_fit(self): self.bg.join()
+
+class Checkpointer(Callback):
+    """`checkpoint.pt` after every epoch (the latest), and `checkpoint_epoch_NNN.pt` every `checkpoint_every` epochs
+    and at the end. The state is copied at the end of the epoch; serialising and writing it (atomically) runs beside
+    the next epoch's training, one write at a time, and a failed write stops the run at the next epoch's end."""
+    def before_fit(self): self.bg = _Background()
+    def after_epoch(self):
+        t = self.trainer
+        numbered = t.epoch % t.cfg.checkpoint_every == 0 or t.epoch == t.cfg.epochs
+        self.bg.run(_write_checkpoints, _snapshot(t.checkpoint_state()), t.out/'checkpoint.pt',
+                    t.out/f'checkpoint_epoch_{t.epoch:03d}.pt' if numbered else None)
+    def after_fit(self):
+        t = self.trainer
+        self.bg.join()
+        if getattr(t, 'rank_checksums', None) and (t.out/'checkpoint.pt').exists(): t.save_checkpoint(t.out/'checkpoint.pt')
+
+def _snapshot(o):
+    "A deep copy of the tensors in a (nested) state dict, so training can go on while it is written."
+    if isinstance(o, torch.Tensor): return o.detach().clone()
+    if isinstance(o, dict): return {k: _snapshot(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return type(o)(_snapshot(v) for v in o)
+    return o
+
+def _write_checkpoints(state, latest, numbered=None):
+    with atomic_path(latest) as tmp: torch.save(state, tmp)
+    if numbered is not None:
+        with atomic_path(numbered) as tmp: shutil.copyfile(latest, tmp)   # a copy: no second serialisation
+
+class ProgressBar(Callback):
+    "A progress bar over all batches of the run, with ETA and the latest losses."
+    def before_fit(self):
+        t = self.trainer
+        self.bar = progress(total=(t.cfg.epochs - t.epoch) * (len(t.data) // (t.cfg.batch_size * t.world)), desc='train', unit='batch')
+    def after_batch(self):
+        o = self.trainer.batch_out
+        self.bar.update(1)
+        if 'loss_g' in o: self.bar.set_postfix(epoch=self.trainer.epoch + 1, loss_d=f"{o['loss_d']:.3f}", loss_g=f"{o['loss_g']:.3f}", refresh=False)
+        elif 'loss_ae' in o: self.bar.set_postfix(epoch=self.trainer.epoch + 1, loss_ae=f"{o['loss_ae']:.4f}", refresh=False)
+    def after_fit(self): self.bar.close()
+
+class TensorBoard(Callback):
+    "Epoch scalars to TensorBoard, when the `tensorboard` package is installed (never required)."
+    def before_fit(self):
+        try: from torch.utils.tensorboard import SummaryWriter
+        except Exception: self.w = None; return
+        self.w = SummaryWriter(str(self.trainer.out/'tensorboard'))
+    def after_epoch(self):
+        if self.w is None: return
+        for k, v in self.trainer.metrics.items():
+            if isinstance(v, (int, float)) and k != 'epoch': self.w.add_scalar(k, v, self.trainer.epoch)
+    def after_fit(self):
+        if self.w is not None: self.w.close()
+
+def default_callbacks(t:'GANTrainer', # the trainer whose run folder (`out`) they write to
+                     )->list:  # ProgressBar, MetricsLog, SampleGrid, Checkpointer, TensorBoard; none without a run folder
+    "Logging, grids and checkpoints when the trainer has a run folder (rank 0 only), and a progress bar."
+    if t.out is None or t.rank != 0: return []
+    return [ProgressBar(), MetricsLog(), SampleGrid(), Checkpointer(), TensorBoard()]
+
+# %% ../nbs/11_train.ipynb #2a4c01f9
+@torch.no_grad()
+def fixed_noise_samples(G,     # a generator (or its weight average)
+                        noise, # (n, K + z_dim) fixed inputs
+                       )->np.ndarray:  # (n, C, H, W) volumes in [-1, 1]
+    "G's output (eval mode) for `noise`, row i with class i mod K."
+    was = G.training; G.eval()
+    dev = module_device(G)
+    x = G(G.make_z(torch.arange(len(noise), device=dev) % G.n_classes, noise.to(dev))).cpu().numpy()
+    G.train(was)
+    return x
+
+def save_volume_grid(x,          # (R, C, H, W) volumes, one row each
+                     row_labels, # R labels
+                     path,       # PNG to write (atomically)
+                     title=None, # figure title
+                     dpi:int=80, # resolution
+                    ):
+    "Draw volumes `x` (rows) × slices with `plot_vu_grid` and save the PNG at `path`, atomically."
+    from pgan.phantom import plot_vu_grid
+    fig = plot_vu_grid(x, row_labels=row_labels, title=title)
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=dpi, bbox_inches='tight')
+
+def save_grid(G,           # a generator
+              noise,       # fixed inputs, one row per class (`fixed_noise`)
+              class_names, # row labels
+              path,        # PNG to write (atomically)
+              title=None,  # figure title
+             ):
+    "Render G's output for `noise` (one row per class) to a PNG at `path`."
+    save_volume_grid(fixed_noise_samples(G, noise), [class_names[i % len(class_names)] for i in range(len(noise))], path, title)
+
 # %% ../nbs/11_train.ipynb #fe09dfeb
 class GANTrainer:
     "Trains a class-conditional G/D pair on an HDF5 training set with one of `LOSSES`."
@@ -603,6 +735,30 @@ def fit_latent(self:GANTrainer,
         with torch.enable_grad(): fit_content_texture(G.ctex, pairs, seed=self.cfg.seed)
     self.D.train(was)
 
+# %% ../nbs/11_train.ipynb #b4ff95a7
+@patch
+def _cb(self:GANTrainer, event:str):
+    for cb in self.cbs: cb(event)
+
+@patch
+def fit(self:GANTrainer, epochs:int=None)->list:
+    "Train up to `epochs` (default `cfg.epochs`) epochs in all, continuing from `self.epoch`; returns the history."
+    end = epochs or self.cfg.epochs
+    self._cb('before_fit')
+    try:
+        while self.epoch < end:
+            self._cb('before_epoch')
+            m = self._run_epoch()
+            h = self.evaluate_holdout()
+            if h is not None: m['holdout_bal_acc'] = h
+            self.epoch += 1
+            self.metrics = dict(epoch=self.epoch, step=self.step, **m)
+            self.history.append(self.metrics)
+            self._cb('after_epoch')
+        if self.world > 1: self.check_ranks_in_sync()
+    finally: self._cb('after_fit')
+    return self.history
+
 # %% ../nbs/11_train.ipynb #e260008b
 def balanced_accuracy(y_true,        # (n,) true classes
                       y_pred,        # (n,) predicted classes
@@ -663,30 +819,6 @@ def evaluate_holdout(self:GANTrainer, batch_size:int=128)->float:
     self.D.train()
     return balanced_accuracy(torch.cat(ys).numpy(), torch.cat(ps).numpy(), self.n_classes)
 
-# %% ../nbs/11_train.ipynb #b4ff95a7
-@patch
-def _cb(self:GANTrainer, event:str):
-    for cb in self.cbs: cb(event)
-
-@patch
-def fit(self:GANTrainer, epochs:int=None)->list:
-    "Train up to `epochs` (default `cfg.epochs`) epochs in all, continuing from `self.epoch`; returns the history."
-    end = epochs or self.cfg.epochs
-    self._cb('before_fit')
-    try:
-        while self.epoch < end:
-            self._cb('before_epoch')
-            m = self._run_epoch()
-            h = self.evaluate_holdout()
-            if h is not None: m['holdout_bal_acc'] = h
-            self.epoch += 1
-            self.metrics = dict(epoch=self.epoch, step=self.step, **m)
-            self.history.append(self.metrics)
-            self._cb('after_epoch')
-        if self.world > 1: self.check_ranks_in_sync()
-    finally: self._cb('after_fit')
-    return self.history
-
 # %% ../nbs/11_train.ipynb #d796b108
 CKPT_FORMAT = 'pgan-gan-checkpoint-v1'
 
@@ -740,138 +872,6 @@ def resume(self:GANTrainer, path):
         if self.dp is None: raise PganError(f"{path}: checkpoint was trained with DP-SGD; resume it with its DP settings (dp=True)")
         self.dp.load(ck, path)
     return self
-
-# %% ../nbs/11_train.ipynb #5aea21b3
-class _Background:
-    "Run one function at a time in a thread; `join` waits for it and re-raises its exception, if any."
-    def __init__(self): self.thread, self.error = None, None
-    def run(self, f, *args):
-        self.join()
-        def target():
-            try: f(*args)
-            except BaseException as e: self.error = e
-        self.thread = threading.Thread(target=target, daemon=True); self.thread.start()
-    def join(self):
-        if self.thread is not None: self.thread.join(); self.thread = None
-        if self.error is not None: e, self.error = self.error, None; raise e
-
-#| export
-class MetricsLog(Callback):
-    """Append each epoch's metrics as one JSON line to `metrics.jsonl` (flushed at once: nothing lost on a crash).
-    The log starts from the run's own history (empty, or the resumed checkpoint's): a killed run may have logged an
-    epoch whose checkpoint it never wrote, or half a line, and the rerun of that epoch must not add a second line."""
-    order = -1
-    def before_fit(self):
-        t = self.trainer; t.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(t.out/'metrics.jsonl', ''.join(json.dumps(m) + '\n' for m in t.history))
-    def after_epoch(self):
-        t = self.trainer
-        with open(t.out/'metrics.jsonl', 'a') as f: f.write(json.dumps(t.metrics) + '\n'); f.flush(); os.fsync(f.fileno())
-
-class SampleGrid(Callback):
-    "Every `grid_every` epochs, a PNG of the generator's output (its EMA with `cfg.ema`) for fixed noise: one row per class, the same noise in every row."
-    def before_fit(self):
-        t = self.trainer
-        g = torch.Generator().manual_seed(t.cfg.seed + 12345)
-        self.noise, self.bg = torch.randn(1, t.spec['z_dim'], generator=g).repeat(t.n_classes, 1), _Background()
-    def after_epoch(self):
-        t = self.trainer
-        if t.epoch % t.cfg.grid_every and t.epoch != t.cfg.epochs: return
-        x, names = fixed_noise_samples(t.sampler, self.noise), _vols(t.train_ds).class_names
-        self.bg.run(save_volume_grid, x, [names[i % len(names)] for i in range(len(x))],   # drawn beside the next epoch
-                    t.out/'samples'/f'epoch_{t.epoch:03d}.png', f'epoch {t.epoch}')
-    def after_fit(self): self.bg.join()
-
-class Checkpointer(Callback):
-    """`checkpoint.pt` after every epoch (the latest), and `checkpoint_epoch_NNN.pt` every `checkpoint_every` epochs
-    and at the end. The state is copied at the end of the epoch; serialising and writing it (atomically) runs beside
-    the next epoch's training, one write at a time, and a failed write stops the run at the next epoch's end."""
-    def before_fit(self): self.bg = _Background()
-    def after_epoch(self):
-        t = self.trainer
-        numbered = t.epoch % t.cfg.checkpoint_every == 0 or t.epoch == t.cfg.epochs
-        self.bg.run(_write_checkpoints, _snapshot(t.checkpoint_state()), t.out/'checkpoint.pt',
-                    t.out/f'checkpoint_epoch_{t.epoch:03d}.pt' if numbered else None)
-    def after_fit(self):
-        t = self.trainer
-        self.bg.join()
-        if getattr(t, 'rank_checksums', None) and (t.out/'checkpoint.pt').exists(): t.save_checkpoint(t.out/'checkpoint.pt')
-
-def _snapshot(o):
-    "A deep copy of the tensors in a (nested) state dict, so training can go on while it is written."
-    if isinstance(o, torch.Tensor): return o.detach().clone()
-    if isinstance(o, dict): return {k: _snapshot(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return type(o)(_snapshot(v) for v in o)
-    return o
-
-def _write_checkpoints(state, latest, numbered=None):
-    with atomic_path(latest) as tmp: torch.save(state, tmp)
-    if numbered is not None:
-        with atomic_path(numbered) as tmp: shutil.copyfile(latest, tmp)   # a copy: no second serialisation
-
-class ProgressBar(Callback):
-    "A progress bar over all batches of the run, with ETA and the latest losses."
-    def before_fit(self):
-        t = self.trainer
-        self.bar = progress(total=(t.cfg.epochs - t.epoch) * (len(t.data) // (t.cfg.batch_size * t.world)), desc='train', unit='batch')
-    def after_batch(self):
-        o = self.trainer.batch_out
-        self.bar.update(1)
-        if 'loss_g' in o: self.bar.set_postfix(epoch=self.trainer.epoch + 1, loss_d=f"{o['loss_d']:.3f}", loss_g=f"{o['loss_g']:.3f}", refresh=False)
-        elif 'loss_ae' in o: self.bar.set_postfix(epoch=self.trainer.epoch + 1, loss_ae=f"{o['loss_ae']:.4f}", refresh=False)
-    def after_fit(self): self.bar.close()
-
-class TensorBoard(Callback):
-    "Epoch scalars to TensorBoard, when the `tensorboard` package is installed (never required)."
-    def before_fit(self):
-        try: from torch.utils.tensorboard import SummaryWriter
-        except Exception: self.w = None; return
-        self.w = SummaryWriter(str(self.trainer.out/'tensorboard'))
-    def after_epoch(self):
-        if self.w is None: return
-        for k, v in self.trainer.metrics.items():
-            if isinstance(v, (int, float)) and k != 'epoch': self.w.add_scalar(k, v, self.trainer.epoch)
-    def after_fit(self):
-        if self.w is not None: self.w.close()
-
-def default_callbacks(t:GANTrainer, # the trainer whose run folder (`out`) they write to
-                     )->list:  # MetricsLog, SampleGrid, Checkpointer, ProgressBar
-    "Logging, grids and checkpoints when the trainer has a run folder (rank 0 only), and a progress bar."
-    if t.out is None or t.rank != 0: return []
-    return [ProgressBar(), MetricsLog(), SampleGrid(), Checkpointer(), TensorBoard()]
-
-# %% ../nbs/11_train.ipynb #2a4c01f9
-@torch.no_grad()
-def fixed_noise_samples(G,     # a generator (or its weight average)
-                        noise, # (n, K + z_dim) fixed inputs
-                       )->np.ndarray:  # (n, C, H, W) volumes in [-1, 1]
-    "G's output (eval mode) for `noise`, row i with class i mod K."
-    was = G.training; G.eval()
-    dev = module_device(G)
-    x = G(G.make_z(torch.arange(len(noise), device=dev) % G.n_classes, noise.to(dev))).cpu().numpy()
-    G.train(was)
-    return x
-
-def save_volume_grid(x,          # (R, C, H, W) volumes, one row each
-                     row_labels, # R labels
-                     path,       # PNG to write (atomically)
-                     title=None, # figure title
-                     dpi:int=80, # resolution
-                    ):
-    "Draw volumes `x` (rows) × slices with `plot_vu_grid` and save the PNG at `path`, atomically."
-    from pgan.phantom import plot_vu_grid
-    fig = plot_vu_grid(x, row_labels=row_labels, title=title)
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=dpi, bbox_inches='tight')
-
-def save_grid(G,           # a generator
-              noise,       # fixed inputs, one row per class (`fixed_noise`)
-              class_names, # row labels
-              path,        # PNG to write (atomically)
-              title=None,  # figure title
-             ):
-    "Render G's output for `noise` (one row per class) to a PNG at `path`."
-    save_volume_grid(fixed_noise_samples(G, noise), [class_names[i % len(class_names)] for i in range(len(noise))], path, title)
 
 # %% ../nbs/11_train.ipynb #a4120176
 def init_distributed()->tuple:
