@@ -439,7 +439,7 @@ class TensorBoard(Callback):
     def after_fit(self):
         if self.w is not None: self.w.close()
 
-def default_callbacks(t:'GANTrainer', # the trainer whose run folder (`out`) they write to
+def default_callbacks(t, # the `GANTrainer` (defined below) whose run folder (`out`) they write to
                      )->list:  # ProgressBar, MetricsLog, SampleGrid, Checkpointer, TensorBoard; none without a run folder
     "Logging, grids and checkpoints when the trainer has a run folder (rank 0 only), and a progress bar."
     if t.out is None or t.rank != 0: return []
