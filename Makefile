@@ -20,7 +20,7 @@ help:
 	@echo "make docs    build the docs site offline into _docs/ (README.md is regenerated from nbs/index.ipynb)"
 	@echo "make test-slow   the tests including cells marked #| slow"
 	@echo "make execute     re-execute notebooks so their stored outputs (figures) are fresh (NBS=... to pick some)"
-	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run"
+	@echo "make paper       make demo, then re-execute the paper pages (nbs/9[0-3]_*) on its run, and 11_train's AC-GAN demo run"
 	@echo "make tradeoff    the DP sweeps into runs/tradeoff/, paper-size phantom, TRADEOFF_SEEDS=0 1, epsilon inf 10 3 1: the moment release and DP-SGD (arch dctgan); about 65 min from scratch on 2 cores (estimated from measured stages: a moment run about 2 min, a dctgan run 3.5-5 min, once the first evaluation on each phantom has trained and cached its real-data classifiers), then its paper page; make tradeoff-acgan: the AC-GAN under DP-SGD on the demo phantom"
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| bench measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
@@ -66,7 +66,7 @@ execute: install
 	$(BIN)/nbdev_clean
 
 paper: demo
-	$(BIN)/python tools/exec_nbs.py $(wildcard nbs/9[0-3]_*.ipynb) --flags paper
+	$(BIN)/python tools/exec_nbs.py nbs/11_train.ipynb $(wildcard nbs/9[0-3]_*.ipynb) --flags paper
 	$(BIN)/nbdev_clean
 
 tradeoff: install
@@ -101,7 +101,7 @@ scale: install
 	$(BIN)/nbdev_clean
 
 realism: install
-	$(BIN)/python tools/exec_nbs.py nbs/96_phantom_realism.ipynb --flags slow
+	$(BIN)/python tools/exec_nbs.py nbs/96_phantom_realism.ipynb --flags paper
 	$(BIN)/nbdev_clean
 
 clean:

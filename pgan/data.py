@@ -4,16 +4,19 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_CLASS_NAMES', 'check_class_names', 'check_labels', 'H5Volumes', 'read_h5', 'H5Writer', 'write_h5',
-           'VolumeDataset', 'patient_split', 'class_priors', 'class_weights', 'zoom_rotate_crop', 'Augment']
+           'VolumeDataset', 'patient_split', 'class_priors', 'class_weights', 'balanced_accuracy', 'zoom_rotate_crop',
+           'Augment']
 
 # %% ../nbs/01_data.ipynb #ce39e620
-import os
+import math, os, warnings
 from pathlib import Path
 import numpy as np
 import h5py
 import torch
 from fastcore.basics import patch
 from scipy import ndimage
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.utils.class_weight import compute_class_weight
 from .core import PganError, PganDataError, atomic_path
 
 # %% ../nbs/01_data.ipynb #150f2b95
@@ -378,13 +381,31 @@ def class_priors(regions,       # class labels (N,) or (N, 1)
     if len(r) == 0: raise PganDataError('no labels', key='regions', found='0 samples', expected='at least 1 sample')
     return np.bincount(r, minlength=n_classes) / len(r)
 
-def class_weights(regions,       # class labels (N,) or (N, 1)
-                  n_classes:int  # K, the number of classes
-                 )->np.ndarray:  # (K,) weights w_k = 1 / (K p_k), so that sum_k p_k w_k = 1
+def class_weights(regions,            # class labels (N,) or (N, 1)
+                  n_classes:int,      # K, the number of classes
+                  absent:str='raise', # a class without samples: 'raise', or 'zero' (weight 0; the others weigh over the K' present)
+                 )->np.ndarray:       # (K,) weights w_k = n / (K' n_k) (sklearn's 'balanced'), so that sum_k p_k w_k = 1
     "Inverse-frequency class weights, normalised to an average sample weight of 1."
-    p = class_priors(regions, n_classes)
-    if (p == 0).any(): k = int(np.argmax(p == 0)); raise PganDataError('a class has no samples', key='regions', found=f'0 samples of class {k}', expected='at least one sample of every class to weight it')
-    return 1 / (n_classes * p)
+    r = check_labels(regions, n_classes)
+    if absent not in ('raise', 'zero'): raise PganError(f"absent must be 'raise' or 'zero', got {absent!r}")
+    n = np.bincount(r, minlength=n_classes); present = np.flatnonzero(n)
+    if len(present) == 0: raise PganDataError('no labels', key='regions', found='0 samples', expected='at least 1 sample')
+    if absent == 'raise' and len(present) < n_classes: raise PganDataError('a class has no samples', key='regions', found=f'0 samples of class {int(np.argmax(n == 0))}', expected='at least one sample of every class to weight it')
+    w = np.zeros(n_classes); w[present] = compute_class_weight('balanced', classes=present, y=r)
+    return w
+
+# %% ../nbs/01_data.ipynb #ce3bc7ae
+def balanced_accuracy(y_true,        # (n,) true classes
+                      y_pred,        # (n,) predicted classes
+                      n_classes:int, # K
+                     )->float:  # NaN when y_true is empty
+    "Mean per-class recall over the classes present in `y_true` (sklearn's `balanced_accuracy_score`, without its warning when `y_pred` holds a class that `y_true` lacks)."
+    y_true, y_pred = check_labels(y_true, n_classes), check_labels(y_pred, n_classes)
+    if len(y_true) != len(y_pred): raise PganError(f"{len(y_true)} true classes but {len(y_pred)} predictions")
+    if len(y_true) == 0: return float('nan')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        return float(balanced_accuracy_score(y_true, y_pred))
 
 # %% ../nbs/01_data.ipynb #d173ee01
 def zoom_rotate_crop(x,                 # (C, H, W) volume; every slice gets the same in-plane transform

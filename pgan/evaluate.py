@@ -23,7 +23,7 @@ from .data import H5Volumes
 from .phantom import patient_vus, PHANTOM_VERSION
 from .generate import LoadedGenerator, invert
 from .features import make_space, SPACES
-from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, SpillRows
+from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, reference_shift, SpillRows
 from .privacy import (score_candidates, attack_auc, pairwise_ratio, mc_radius, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
                           plot_attack_roc, hist_kde, plot_topk, plot_cluster_ranks)
 
@@ -143,7 +143,8 @@ def _from_matrix(D:np.ndarray, attack:str, quantile:float)->np.ndarray:
 
 def _stats_scores(C, S, attacks:list, quantile:float, dcr_rows=None)->dict:
     "The distance attacks' scores in the fewest streaming passes (same definitions as `pgan.privacy`); DCR's minima over `dcr_rows`."
-    st = neighbor_stats(C, S, median='pairwise' in attacks, ref_min_over=dcr_rows)   # pass 1: min, median and DCR together
+    shift = reference_shift(S)                                                     # one pass over the release's mean, shared by every pass below
+    st = neighbor_stats(C, S, median='pairwise' in attacks, ref_min_over=dcr_rows, shift=shift)   # pass 1: min, median and DCR together
     mn = st['min']
     out = {'min_distance': -mn}
     if dcr_rows is not None: out['dcr'] = st['ref_min']
@@ -151,9 +152,9 @@ def _stats_scores(C, S, attacks:list, quantile:float, dcr_rows=None)->dict:
         out['pairwise'] = pairwise_ratio(mn, st['median'])
     radii = {}
     if 'mc' in attacks: radii['mc'] = mc_radius(mn)
-    if 'density' in attacks: radii['density'] = distance_quantile(C, S, quantile)   # passes 2-3
+    if 'density' in attacks: radii['density'] = distance_quantile(C, S, quantile, shift=shift)   # passes 2-3
     if radii:
-        cnt = neighbor_stats(C, S, radii=list(radii.values()))['counts']  # pass 4: both radii at once
+        cnt = neighbor_stats(C, S, radii=list(radii.values()), shift=shift)['counts']  # pass 4: both radii at once
         for j, a in enumerate(radii): out[a] = cnt[:, j] / len(S) if a == 'mc' else cnt[:, j].astype(float)
     return out
 

@@ -10,8 +10,7 @@ __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'PROFILES', 'LATENT_PROFILES', 'DCTGA
            'diffaug_ops', 'diff_augment', 'ema_update', 'ema_decay', 'TrainData', 'epoch_loader', 'training_dataset',
            'Callback', 'MetricsLog', 'SampleGrid', 'Checkpointer', 'ProgressBar', 'TensorBoard', 'default_callbacks',
            'fixed_noise_samples', 'save_volume_grid', 'save_grid', 'GANTrainer', 'build_models', 'DStepSchedule',
-           'balanced_accuracy', 'load_checkpoint', 'init_distributed', 'weights_checksum', 'plot_training',
-           'read_metrics']
+           'load_checkpoint', 'init_distributed', 'weights_checksum', 'plot_training', 'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
 import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything
-from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights
+from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights, balanced_accuracy
 from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, LowPassDCT, dct_keep, module_device, DCTGenerator, DCTDiscriminator
 
 # %% ../nbs/11_train.ipynb #3c25c216
@@ -760,15 +759,6 @@ def fit(self:GANTrainer, epochs:int=None)->list:
     return self.history
 
 # %% ../nbs/11_train.ipynb #e260008b
-def balanced_accuracy(y_true,        # (n,) true classes
-                      y_pred,        # (n,) predicted classes
-                      n_classes:int, # K
-                     )->float:  # NaN when y_true is empty
-    "Mean per-class recall over the classes present in `y_true`."
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    rec = [np.mean(y_pred[y_true == k] == k) for k in range(n_classes) if np.any(y_true == k)]
-    return float(np.mean(rec)) if rec else float('nan')
-
 @patch
 def _run_epoch(self:GANTrainer):
     G, D, c = self.G, self.D, self.cfg

@@ -22,8 +22,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score, roc_curve
 from matplotlib.figure import Figure
 from .core import PganError, PganDataError, seed_everything, get_device, progress, sha256_file, atomic_path
-from .data import H5Volumes, patient_split, check_labels
-from .train import balanced_accuracy           # mean recall over the classes present (the trainer's own)
+from .data import H5Volumes, patient_split, check_labels, balanced_accuracy, class_weights
 
 # %% ../nbs/31_utility.ipynb #8d5db12f
 class Standardize(nn.Module):
@@ -163,12 +162,6 @@ def _balanced_nll(P:np.ndarray, y:np.ndarray)->float:
     nll = -np.log(np.clip(P[np.arange(len(y)), y], 1e-12, None))
     return float(np.mean([nll[y == k].mean() for k in np.unique(y)]))
 
-def _class_weights(counts:np.ndarray)->np.ndarray:
-    "n / (K' n_k) for the K' present classes, 0 for absent ones."
-    present = counts > 0
-    w = np.zeros(len(counts)); w[present] = counts.sum() / (present.sum() * counts[present])
-    return w
-
 def _batch_bounds(n:int, bs:int)->list:
     "(start, end) of mini-batches covering range(n); a trailing batch of one sample joins the previous one."
     ends = list(range(bs, n, bs)) + [n]
@@ -233,57 +226,54 @@ def train_classifier(train_x,                   # (N, C, H, W) training samples:
                      **arch_kwargs,             # passed to the network (`make_classifier`)
                     )->tuple:  # (model in eval() mode with the best validation weights, history: list of dicts)
     "Train a region classifier with class-balanced loss, keeping the weights of the best validation balanced accuracy."
-    with _threads(threads): return _train(**locals())
-
-def _train(train_x, train_y, val_x, val_y, n_classes, class_names, arch, epochs, patience, batch_size, lr, weight_decay,
-           min_per_class, seed, device, preload_bytes, threads, max_seconds, desc, show_progress, arch_kwargs):
-    train_x, val_x = _data(train_x, 'train_x'), _data(val_x, 'val_x')
-    if n_classes is None:
-        n_classes = len(class_names) if class_names is not None else int(max(np.max(train_y), np.max(val_y))) + 1
-    K = max(int(n_classes), 2)
-    ytr, yva = check_labels(train_y, K, key='train_y'), check_labels(val_y, K, key='val_y')
-    for nm, x, y in (('train', train_x, ytr), ('validation', val_x, yva)):
-        if _n(x) != len(y): raise PganError(f"{nm} set: {_n(x)} samples but {len(y)} labels")
-        if _n(x) < 2: raise PganError(f"{nm} set: at least 2 samples needed, got {_n(x)}")
-    shape = _shape(train_x)
-    if len(shape) != 3 or min(shape[1:]) < 8: raise PganError(f"samples must be (C, H, W) with H, W ≥ 8, got {shape}")
-    if _shape(val_x) != shape: raise PganError(f"validation samples are {_shape(val_x)}, training samples {shape}")
-    counts = np.bincount(ytr, minlength=K)
-    for k in np.flatnonzero((counts > 0) & (counts < min_per_class)):
-        raise PganError(f"too few training samples of class {_class_label(k, class_names)}: {counts[k]}; at least {min_per_class} per class are needed (or none)")
-    if (counts > 0).sum() < 2: raise PganError(f"the training set holds a single class ({_class_label(int(np.argmax(counts)), class_names)}): at least 2 are needed")
-    dev = get_device(device)
-    seed_everything(seed)
-    model = make_classifier(arch, shape[0], K, **arch_kwargs).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    w = torch.tensor(_class_weights(counts), dtype=torch.float32, device=dev)
-    Xtr, Xva = _preload(train_x, preload_bytes), _preload(val_x, preload_bytes)
-    rng, hist, best, since, t0 = np.random.default_rng(seed), [], None, 0, time.time()
-    bounds = _batch_bounds(len(ytr), batch_size)
-    bar = progress(range(epochs), total=epochs, desc=desc, unit='epoch', disable=None if show_progress is None else not show_progress)
-    for ep in bar:
-        model.train(); order, tot = rng.permutation(len(ytr)), 0.0
-        for s, e in bounds:
-            idx = np.sort(order[s:e])
-            xb, yb = torch.from_numpy(_take(Xtr, idx)).to(dev), torch.from_numpy(ytr[idx]).to(dev)
-            loss = F.cross_entropy(model(xb), yb, weight=w)
-            if not torch.isfinite(loss): raise PganError(f"training diverged at epoch {ep + 1} (loss {loss.item()}): lower the learning rate or check the inputs for NaN")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            tot += loss.item() * (e - s)
-        P = predict_proba(model, Xva, max(batch_size, 256))
-        ba, vl = balanced_accuracy(yva, P.argmax(1), K), _balanced_nll(P, yva)
-        improved = best is None or ba > best['ba'] + 1e-12
-        if improved or (ba > best['ba'] - 1e-12 and vl < best['loss']):          # ties: the lower validation loss
-            best = dict(ba=ba, loss=vl, epoch=ep + 1, state=copy.deepcopy(model.state_dict()))
-        since = 0 if improved else since + 1
-        hist.append(dict(epoch=ep + 1, train_loss=tot / len(ytr), val_loss=vl, val_balanced_accuracy=ba, seconds=round(time.time() - t0, 2)))
-        bar.set_postfix(val_bacc=f'{ba:.3f}', best=f"{best['ba']:.3f}")
-        if since >= patience or ba >= 1.0 - 1e-12 and since >= 1 or (max_seconds and time.time() - t0 > max_seconds): break
-    bar.close()
-    model.load_state_dict(best['state']); model.eval()
-    for h in hist: h['selected'] = h['epoch'] == best['epoch']
-    model.trained_classes, model.best_epoch = np.flatnonzero(counts > 0).tolist(), best['epoch']
-    return model, hist
+    with _threads(threads):
+        train_x, val_x = _data(train_x, 'train_x'), _data(val_x, 'val_x')
+        if n_classes is None:
+            n_classes = len(class_names) if class_names is not None else int(max(np.max(train_y), np.max(val_y))) + 1
+        K = max(int(n_classes), 2)
+        ytr, yva = check_labels(train_y, K, key='train_y'), check_labels(val_y, K, key='val_y')
+        for nm, x, y in (('train', train_x, ytr), ('validation', val_x, yva)):
+            if _n(x) != len(y): raise PganError(f"{nm} set: {_n(x)} samples but {len(y)} labels")
+            if _n(x) < 2: raise PganError(f"{nm} set: at least 2 samples needed, got {_n(x)}")
+        shape = _shape(train_x)
+        if len(shape) != 3 or min(shape[1:]) < 8: raise PganError(f"samples must be (C, H, W) with H, W ≥ 8, got {shape}")
+        if _shape(val_x) != shape: raise PganError(f"validation samples are {_shape(val_x)}, training samples {shape}")
+        counts = np.bincount(ytr, minlength=K)
+        for k in np.flatnonzero((counts > 0) & (counts < min_per_class)):
+            raise PganError(f"too few training samples of class {_class_label(k, class_names)}: {counts[k]}; at least {min_per_class} per class are needed (or none)")
+        if (counts > 0).sum() < 2: raise PganError(f"the training set holds a single class ({_class_label(int(np.argmax(counts)), class_names)}): at least 2 are needed")
+        dev = get_device(device)
+        seed_everything(seed)
+        model = make_classifier(arch, shape[0], K, **arch_kwargs).to(dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        w = torch.tensor(class_weights(ytr, K, absent='zero'), dtype=torch.float32, device=dev)   # n / (K' n_k) over the K' present classes
+        Xtr, Xva = _preload(train_x, preload_bytes), _preload(val_x, preload_bytes)
+        rng, hist, best, since, t0 = np.random.default_rng(seed), [], None, 0, time.time()
+        bounds = _batch_bounds(len(ytr), batch_size)
+        bar = progress(range(epochs), total=epochs, desc=desc, unit='epoch', disable=None if show_progress is None else not show_progress)
+        for ep in bar:
+            model.train(); order, tot = rng.permutation(len(ytr)), 0.0
+            for s, e in bounds:
+                idx = np.sort(order[s:e])
+                xb, yb = torch.from_numpy(_take(Xtr, idx)).to(dev), torch.from_numpy(ytr[idx]).to(dev)
+                loss = F.cross_entropy(model(xb), yb, weight=w)
+                if not torch.isfinite(loss): raise PganError(f"training diverged at epoch {ep + 1} (loss {loss.item()}): lower the learning rate or check the inputs for NaN")
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+                tot += loss.item() * (e - s)
+            P = predict_proba(model, Xva, max(batch_size, 256))
+            ba, vl = balanced_accuracy(yva, P.argmax(1), K), _balanced_nll(P, yva)
+            improved = best is None or ba > best['ba'] + 1e-12
+            if improved or (ba > best['ba'] - 1e-12 and vl < best['loss']):          # ties: the lower validation loss
+                best = dict(ba=ba, loss=vl, epoch=ep + 1, state=copy.deepcopy(model.state_dict()))
+            since = 0 if improved else since + 1
+            hist.append(dict(epoch=ep + 1, train_loss=tot / len(ytr), val_loss=vl, val_balanced_accuracy=ba, seconds=round(time.time() - t0, 2)))
+            bar.set_postfix(val_bacc=f'{ba:.3f}', best=f"{best['ba']:.3f}")
+            if since >= patience or ba >= 1.0 - 1e-12 and since >= 1 or (max_seconds and time.time() - t0 > max_seconds): break
+        bar.close()
+        model.load_state_dict(best['state']); model.eval()
+        for h in hist: h['selected'] = h['epoch'] == best['epoch']
+        model.trained_classes, model.best_epoch = np.flatnonzero(counts > 0).tolist(), best['epoch']
+        return model, hist
 
 # %% ../nbs/31_utility.ipynb #6a8dfdc3
 def classifier_features(model:nn.Module,    # a trained classifier whose last layer is a `nn.Linear` (`head` or `fc`)
@@ -611,6 +601,12 @@ def _cached_members(path, fit, arch:str, n_channels:int, K:int, kwargs:dict, dev
 
 
 # %% ../nbs/31_utility.ipynb #37ec0c21
+def _member_rows(members, each:dict, tests:dict, K:int, seed:int)->list:
+    "Seed, selected epoch and balanced accuracy on each test set of every classifier of an ensemble."
+    return [dict(seed=seed + j, best_epoch=m.best_epoch, epochs_run=len(h),
+                 **{f'balanced_accuracy_{k}': balanced_accuracy(v.regions, each[k][j].argmax(1), K) for k, v in tests.items()})
+            for j, (m, h) in enumerate(members)]
+
 def utility_eval(train,                       # real training set (`H5Volumes` or path)
                  holdout,                     # real holdout set (same study)
                  synthetic,                   # the release
@@ -636,61 +632,52 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
                  **kwargs,                    # passed to `train_classifier`
                 )->dict:  # trtr, tstr (and mixed): metrics on holdout (+ 'external'); difference; inception_score_analogue
     "Train region classifiers on real (TRTR) and on synthetic (TSTR) data, test both on the same real sets, compare them."
-    with _threads(threads): return _utility(**locals())
-
-def _member_rows(members, each:dict, tests:dict, K:int, seed:int)->list:
-    "Seed, selected epoch and balanced accuracy on each test set of every classifier of an ensemble."
-    return [dict(seed=seed + j, best_epoch=m.best_epoch, epochs_run=len(h),
-                 **{f'balanced_accuracy_{k}': balanced_accuracy(v.regions, each[k][j].argmax(1), K) for k, v in tests.items()})
-            for j, (m, h) in enumerate(members)]
-
-def _utility(train, holdout, synthetic, external, arch, val_fraction, seed, epochs, patience, batch_size, lr, n_boot, n_models, max_train,
-             min_per_class, mixed, classifier_space, is_splits, device, threads, show_progress, cache_dir, kwargs):
-    t0 = time.time()
-    if not 0 < val_fraction < 1: raise PganError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    if not (isinstance(n_models, (int, np.integer)) and n_models >= 1): raise PganError(f"n_models must be an integer ≥ 1, got {n_models!r}")
-    sets = {k: _open(v, k) for k, v in zip(UTILITY_SETS, (train, holdout, synthetic, external)) if v is not None}
-    _check_sets(sets)
-    names, K, warn = list(sets['train'].class_names), len(sets['train'].class_names), []
-    sides = {'trtr': sets['train'], 'tstr': sets['synthetic']}
-    caps = {p: _cap(v, max_train, seed) for p, v in sides.items()}
-    for p, v in sides.items():
-        for c in _check_counts(v, {'trtr': 'train', 'tstr': 'synthetic'}[p], min_per_class, caps[p]):
-            warn.append(f"the {'train' if p == 'trtr' else 'synthetic'} set has no samples of class {c!r}: the {p.upper()} classifier cannot predict it, its AUC is undefined (None) and its recall counts as 0")
-    split = {p: _carve(v, caps[p], val_fraction, seed) for p, v in sides.items()}
-    runs = {p: (Subset(v, split[p][0]), v.regions[split[p][0]], Subset(v, split[p][1]), v.regions[split[p][1]]) for p, v in sides.items()}
-    if mixed:
-        s = sets['synthetic']
-        runs['mixed'] = (Concat(runs['trtr'][0], s), np.r_[runs['trtr'][1], s.regions], runs['trtr'][2], runs['trtr'][3])
-    tests = {k: sets[k] for k in ('holdout', 'external') if k in sets}
-    out, probas, models = dict(class_names=names), {}, {}
-    for p, (xt, yt, xv, yv) in runs.items():
-        t1 = time.time()
-        fit = lambda: [train_classifier(xt, yt, xv, yv, n_classes=K, class_names=names, arch=arch, epochs=epochs, patience=patience,
-                                        batch_size=batch_size, lr=lr, min_per_class=1, seed=seed + j, device=device,
-                                        desc=f'{p.upper()} classifier' + (f' {j + 1}/{n_models}' if n_models > 1 else ''),
-                                        show_progress=show_progress, **kwargs) for j in range(n_models)]
-        cache = (trtr_cache_path(cache_dir, sets['train'], device, arch=arch, val_fraction=val_fraction, seed=seed, epochs=epochs, patience=patience,
-                                 batch_size=batch_size, lr=lr, n_models=n_models, max_train=max_train, min_per_class=min_per_class, kwargs=kwargs)
-                 if p == 'trtr' and cache_dir else None)
-        members, cached = _cached_members(cache, fit, arch, sets['train'].shape[0], K, kwargs, device)
-        (m, hist), each = members[0], {k: [predict_proba(mj, v) for mj, _ in members] for k, v in tests.items()}
-        models[p], probas[p] = m, {k: np.mean(P, 0) for k, P in each.items()}
-        reps = {k: classification_report(v.regions, probas[p][k], names, n_boot, seed, classes=m.trained_classes) for k, v in tests.items()}
-        out[p] = dict(reps['holdout'], **({'external': reps['external']} if 'external' in reps else {}),
-                      training=dict(arch=arch, n_train=len(yt), n_val=len(yv), epochs_run=len(hist), best_epoch=m.best_epoch,
-                                    val_balanced_accuracy=max(h['val_balanced_accuracy'] for h in hist), trained_classes=[names[k] for k in m.trained_classes],
-                                    seconds=round(time.time() - t1, 1), history=hist, n_models=n_models, **({'cached': True} if cached else {}),
-                                    members=_member_rows(members, each, tests, K, seed)))
-    common = sorted(set(models['trtr'].trained_classes) & set(models['tstr'].trained_classes))
-    diff = {k: paired_difference(v.regions, probas['tstr'][k], probas['trtr'][k], n_boot, seed, classes=common) for k, v in tests.items()}
-    out['difference'] = dict(diff['holdout'], **({'external': diff['external']} if 'external' in diff else {}), direction='TSTR − TRTR')
-    isa = inception_score_analogue(predict_proba(models['trtr'], sets['synthetic']), is_splits, seed)
-    out['inception_score_analogue'] = dict(isa, holdout={k: v for k, v in inception_score_analogue(probas['trtr']['holdout'], is_splits, seed).items() if k in ('mean', 'std')})
-    out['ratio_tstr_trtr'] = out['tstr']['balanced_accuracy'] / out['trtr']['balanced_accuracy'] if out['trtr']['balanced_accuracy'] else None
-    if classifier_space: out['classifier_space'] = classifier_fidelity(models['trtr'], sets, seed=seed)
-    out.update(warnings=warn, seconds=round(time.time() - t0, 1))
-    return out
+    with _threads(threads):
+        t0 = time.time()
+        if not 0 < val_fraction < 1: raise PganError(f"val_fraction must be in (0, 1), got {val_fraction}")
+        if not (isinstance(n_models, (int, np.integer)) and n_models >= 1): raise PganError(f"n_models must be an integer ≥ 1, got {n_models!r}")
+        sets = {k: _open(v, k) for k, v in zip(UTILITY_SETS, (train, holdout, synthetic, external)) if v is not None}
+        _check_sets(sets)
+        names, K, warn = list(sets['train'].class_names), len(sets['train'].class_names), []
+        sides = {'trtr': sets['train'], 'tstr': sets['synthetic']}
+        caps = {p: _cap(v, max_train, seed) for p, v in sides.items()}
+        for p, v in sides.items():
+            for c in _check_counts(v, {'trtr': 'train', 'tstr': 'synthetic'}[p], min_per_class, caps[p]):
+                warn.append(f"the {'train' if p == 'trtr' else 'synthetic'} set has no samples of class {c!r}: the {p.upper()} classifier cannot predict it, its AUC is undefined (None) and its recall counts as 0")
+        split = {p: _carve(v, caps[p], val_fraction, seed) for p, v in sides.items()}
+        runs = {p: (Subset(v, split[p][0]), v.regions[split[p][0]], Subset(v, split[p][1]), v.regions[split[p][1]]) for p, v in sides.items()}
+        if mixed:
+            s = sets['synthetic']
+            runs['mixed'] = (Concat(runs['trtr'][0], s), np.r_[runs['trtr'][1], s.regions], runs['trtr'][2], runs['trtr'][3])
+        tests = {k: sets[k] for k in ('holdout', 'external') if k in sets}
+        out, probas, models = dict(class_names=names), {}, {}
+        for p, (xt, yt, xv, yv) in runs.items():
+            t1 = time.time()
+            fit = lambda: [train_classifier(xt, yt, xv, yv, n_classes=K, class_names=names, arch=arch, epochs=epochs, patience=patience,
+                                            batch_size=batch_size, lr=lr, min_per_class=1, seed=seed + j, device=device,
+                                            desc=f'{p.upper()} classifier' + (f' {j + 1}/{n_models}' if n_models > 1 else ''),
+                                            show_progress=show_progress, **kwargs) for j in range(n_models)]
+            cache = (trtr_cache_path(cache_dir, sets['train'], device, arch=arch, val_fraction=val_fraction, seed=seed, epochs=epochs, patience=patience,
+                                     batch_size=batch_size, lr=lr, n_models=n_models, max_train=max_train, min_per_class=min_per_class, kwargs=kwargs)
+                     if p == 'trtr' and cache_dir else None)
+            members, cached = _cached_members(cache, fit, arch, sets['train'].shape[0], K, kwargs, device)
+            (m, hist), each = members[0], {k: [predict_proba(mj, v) for mj, _ in members] for k, v in tests.items()}
+            models[p], probas[p] = m, {k: np.mean(P, 0) for k, P in each.items()}
+            reps = {k: classification_report(v.regions, probas[p][k], names, n_boot, seed, classes=m.trained_classes) for k, v in tests.items()}
+            out[p] = dict(reps['holdout'], **({'external': reps['external']} if 'external' in reps else {}),
+                          training=dict(arch=arch, n_train=len(yt), n_val=len(yv), epochs_run=len(hist), best_epoch=m.best_epoch,
+                                        val_balanced_accuracy=max(h['val_balanced_accuracy'] for h in hist), trained_classes=[names[k] for k in m.trained_classes],
+                                        seconds=round(time.time() - t1, 1), history=hist, n_models=n_models, **({'cached': True} if cached else {}),
+                                        members=_member_rows(members, each, tests, K, seed)))
+        common = sorted(set(models['trtr'].trained_classes) & set(models['tstr'].trained_classes))
+        diff = {k: paired_difference(v.regions, probas['tstr'][k], probas['trtr'][k], n_boot, seed, classes=common) for k, v in tests.items()}
+        out['difference'] = dict(diff['holdout'], **({'external': diff['external']} if 'external' in diff else {}), direction='TSTR − TRTR')
+        isa = inception_score_analogue(predict_proba(models['trtr'], sets['synthetic']), is_splits, seed)
+        out['inception_score_analogue'] = dict(isa, holdout={k: v for k, v in inception_score_analogue(probas['trtr']['holdout'], is_splits, seed).items() if k in ('mean', 'std')})
+        out['ratio_tstr_trtr'] = out['tstr']['balanced_accuracy'] / out['trtr']['balanced_accuracy'] if out['trtr']['balanced_accuracy'] else None
+        if classifier_space: out['classifier_space'] = classifier_fidelity(models['trtr'], sets, seed=seed)
+        out.update(warnings=warn, seconds=round(time.time() - t0, 1))
+        return out
 
 # %% ../nbs/31_utility.ipynb #41e7c03f
 def classifier_fidelity(model:nn.Module,  # the TRTR classifier (trained on real data)

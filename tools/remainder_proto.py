@@ -12,7 +12,8 @@ against train (ln ratio in 16 rings), and the external and holdout balanced accu
 """
 import argparse, json, numpy as np, torch
 from pathlib import Path
-from pgan.train import load_checkpoint, build_models, balanced_accuracy
+from pgan.train import load_checkpoint, build_models
+from pgan.data import balanced_accuracy
 from pgan.data import H5Volumes
 from pgan.utility import make_classifier, classifier_features, train_classifier, predict_proba, trtr_cache_path
 from pgan.fidelity import frechet_distance, radial_power_spectrum
