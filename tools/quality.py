@@ -28,7 +28,7 @@ RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan_ema_da': ['--arch', 'acgan', '--ema', '0.999', '--diffaug', 'color,translation,cutout'],   # the demo default + DiffAugment on every D input (`diff_augment`, `11_train`)      # the demo default: the same AC-GAN sampled from the (bias-corrected) moving average of its generator's weights; 0.999 is bit for bit the decay the default's horizon gives here (`ema_decay`: a third of 40 × 75 steps)
 }
 
-DEFAULT = 'latent'     # the recipe of `--profile demo` without --arch (pgan.train.DEFAULT_ARCH)
+DEFAULT = 'latent'     # the recipe of `--profile demo` without --arch (pgan.core.PROFILES['demo']['arch'])
 
 def run_one(recipe, seed, out):
     cmd = [str(Path(sys.executable).parent/'pgan'), 'run', '--profile', 'demo', '--seed', str(seed), '--spaces', 'pixel',
