@@ -309,7 +309,7 @@ def cmd_evaluate(args)->int:
                      share_safe=args.share_safe, n_closest=args.closest, n_boot=args.n_boot, seed=args.seed, check_values=False,
                      max_synthetic_bytes=int(args.max_synthetic_gib * 2**30), fingerprints=args.fingerprints, checkpoint=g, inversion_steps=args.inversion_steps,
                      inversion_candidates=args.inversion_candidates)
-        write_report(tmp)
+        write_report(tmp, metrics=M)
     for sp in args.spaces:
         r = M['privacy'][sp]
         print(f"{sp}: " + ', '.join(f"{a} AUC {r[a]['auc']:.3f} [{r[a]['auc_ci'][0]:.3f}, {r[a]['auc_ci'][1]:.3f}]" for a in args.attacks)

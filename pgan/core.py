@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PROFILES', 'PROFILE_PARTS', 'PganError', 'PganDataError', 'seed_everything', 'get_device', 'atomic_path',
-           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'scratch_dir', 'staged_dir', 'sha256_file',
-           'make_run_dir', 'progress', 'profile_defaults']
+           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'json_safe', 'scratch_dir', 'staged_dir',
+           'sha256_file', 'make_run_dir', 'progress', 'profile_defaults']
 
 # %% ../nbs/00_core.ipynb #299d9cc3
 import contextlib, copy, datetime, glob, hashlib, json, os, random, sys, tempfile
@@ -115,15 +115,17 @@ def atomic_write_json(dest,         # the final path
                       indent:int=2, # JSON indentation
                      ):
     "Write `obj` as JSON to `dest` atomically (NaN/inf are written as null: strict JSON)."
-    atomic_write_text(dest, json.dumps(_json_safe(obj), indent=indent, allow_nan=False) + '\n')
+    atomic_write_text(dest, json.dumps(json_safe(obj), indent=indent, allow_nan=False) + '\n')
 
-def _json_safe(o):
-    if isinstance(o, dict): return {str(k): _json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_json_safe(v) for v in o]
+def json_safe(o, # a dict, list or value: numpy scalars and arrays, tuples, paths, NaN/inf inside
+             ):  # the same with only JSON types: what `atomic_write_json` writes and `json.load` reads back
+    "`o` as plain JSON values (NaN/inf → None, numpy → Python, tuples → lists, paths → str, keys → str), without writing it."
+    if isinstance(o, dict): return {str(k): json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [json_safe(v) for v in o]
     if isinstance(o, np.bool_): return bool(o)
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (float, np.floating)): return float(o) if np.isfinite(o) else None
-    if isinstance(o, np.ndarray): return _json_safe(o.tolist())
+    if isinstance(o, np.ndarray): return json_safe(o.tolist())
     if isinstance(o, Path): return str(o)
     return o
 

@@ -132,7 +132,7 @@ def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opt
         M = evaluate(paths['train'], paths['holdout'], synth, paths.get('external'), out=tmp, log=log, **dict(opts, utility_kwargs=uk))
         for name, fig in generator_figures(LoadedGenerator(ckpt, 'cpu'), opts['seed']).items():
             with atomic_path(tmp/'figures'/name) as t: fig.savefig(t, format='png', dpi=90, bbox_inches='tight')
-        write_report(tmp)
+        write_report(tmp, metrics=M)
     mark_stage(folder, key, 'done')
     return M, key
 

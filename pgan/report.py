@@ -9,7 +9,7 @@ __all__ = ['render_report', 'write_report']
 import base64, html, json
 from pathlib import Path
 import numpy as np
-from .core import PganError, atomic_write_text
+from .core import PganError, atomic_write_text, json_safe
 
 # %% ../nbs/50_report.ipynb #64960a44
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -185,11 +185,14 @@ def _provenance(M:dict)->str:
 # %% ../nbs/50_report.ipynb #cee317b1
 def render_report(folder,                          # an evaluation folder: metrics.json and figures/
                   title:str='pgan release report', # the page's title
+                  metrics:dict=None,               # the evaluation's metrics when they are in memory (`evaluate`'s return): not read back from metrics.json
                  )->str:  # the HTML text
     "The self-contained HTML report of an evaluation folder."
     folder = Path(folder)
-    try: M = json.loads((folder/'metrics.json').read_text())
-    except (OSError, ValueError) as e: raise PganError(f"{folder}: no readable metrics.json ({type(e).__name__})") from None
+    if metrics is not None: M = json_safe(metrics)       # exactly what metrics.json holds
+    else:
+        try: M = json.loads((folder/'metrics.json').read_text())
+        except (OSError, ValueError) as e: raise PganError(f"{folder}: no readable metrics.json ({type(e).__name__})") from None
     figs = folder/'figures'
     body = (f'<h1>{html.escape(title)}</h1><p class="muted">synthetic set <code>{html.escape(Path(M["inputs"]["synthetic"]["path"]).name)}</code>'
             f' ({M["inputs"]["synthetic"]["n"]} samples) against train <code>{html.escape(Path(M["inputs"]["train"]["path"]).name)}</code></p>'
@@ -200,8 +203,9 @@ def render_report(folder,                          # an evaluation folder: metri
 
 def write_report(folder,                          # an evaluation folder
                  title:str='pgan release report', # the page's title
+                 metrics:dict=None,               # its metrics when in memory (default: read from folder/metrics.json)
                 )->Path:  # folder/report.html
     "Render the report of `folder` into `folder/report.html`, atomically."
     p = Path(folder)/'report.html'
-    atomic_write_text(p, render_report(folder, title))
+    atomic_write_text(p, render_report(folder, title, metrics))
     return p
