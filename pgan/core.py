@@ -169,14 +169,10 @@ def staged_dir(dest # the folder the files should end up in (created if needed)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #413d7ece
-def sha256_file(path,            # the file
-                chunk:int=1<<20, # bytes read at a time
+def sha256_file(path,  # the file
                )->str:  # hex digest
-    "Hex SHA-256 of the file at `path`, read in chunks (provenance of checkpoints and data)."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(chunk), b''): h.update(b)
-    return h.hexdigest()
+    "Hex SHA-256 of the file at `path`, streamed (`hashlib.file_digest`; provenance of checkpoints and data)."
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
 
 # %% ../nbs/00_core.ipynb #5b46dec8
 def make_run_dir(root='runs',          # parent folder of all runs

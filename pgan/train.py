@@ -13,7 +13,8 @@ __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'DCTGAN_PROFILE', 'MOMENTS_PROFILE', 
            'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
-import copy, dataclasses, json, math, os, re, shutil, sys, threading, time, warnings
+import copy, dataclasses, json, math, os, re, shutil, sys, time, warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -336,19 +337,12 @@ class Callback:
 
 # %% ../nbs/11_train.ipynb #5aea21b3
 class _Background:
-    "Run one function at a time in a thread; `join` waits for it and re-raises its exception, if any."
-    def __init__(self): self.thread, self.error = None, None
-    def run(self, f, *args):
-        self.join()
-        def target():
-            try: f(*args)
-            except BaseException as e: self.error = e
-        self.thread = threading.Thread(target=target, daemon=True); self.thread.start()
+    "Run one function at a time in a worker thread (a one-thread `ThreadPoolExecutor`); `join` waits for it and re-raises its exception, if any."
+    def __init__(self): self.pool, self.future = ThreadPoolExecutor(max_workers=1, thread_name_prefix='pgan-checkpoint'), None
+    def run(self, f, *args): self.join(); self.future = self.pool.submit(f, *args)
     def join(self):
-        if self.thread is not None: self.thread.join(); self.thread = None
-        if self.error is not None: e, self.error = self.error, None; raise e
+        if self.future is not None: fut, self.future = self.future, None; fut.result()
 
-#| export
 class MetricsLog(Callback):
     """Append each epoch's metrics as one JSON line to `metrics.jsonl` (flushed at once: nothing lost on a crash).
     The log starts from the run's own history (empty, or the resumed checkpoint's): a killed run may have logged an
