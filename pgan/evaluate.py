@@ -36,18 +36,20 @@ def open_sets(train,                       # the generator's training set (membe
               synthetic,                   # the release
               external=None,               # another study (optional)
               min_samples:int=MIN_SAMPLES, # fewest samples a set may have
-              check_values:bool=True,      # scan every set for NaN/inf
+              check_values=True,           # scan for NaN/inf: True every set, False none, or the names of the sets to scan (the others were checked before)
              )->dict:  # set name -> `H5Volumes`, validated together
     "Open and cross-check the evaluation sets; raise `PganDataError` naming the file and the problem."
     paths = dict(train=train, holdout=holdout, synthetic=synthetic, external=external)
     sets = {k: (p if isinstance(p, H5Volumes) else H5Volumes(p)) for k, p in paths.items() if p is not None}
+    scan = set(sets) if check_values is True else set(check_values or ())
+    if scan - set(SET_NAMES): raise PganError(f"check_values names unknown sets {sorted(scan - set(SET_NAMES))}: use {', '.join(SET_NAMES)}")
     ref = sets['train']
     for k, v in sets.items():
         if v.n < min_samples: raise PganDataError(f'too few samples in the {k} set', v.path, 'images', found=f'{v.n}', expected=f'at least {min_samples}')
         if v.shape != ref.shape: raise PganDataError(f'the {k} set differs in shape from the train set', v.path, 'images', found=f'(N, {", ".join(map(str, v.shape))})', expected=f'(N, {", ".join(map(str, ref.shape))}) as in {ref.path.name}')
         if list(v.class_names) != list(ref.class_names): raise PganDataError(f'the {k} set has other classes than the train set', v.path, 'class_names', found=list(v.class_names), expected=list(ref.class_names))
         if len(np.unique(v.regions)) < 2 and k != 'synthetic': raise PganDataError(f'the {k} set holds a single class', v.path, 'regions', found=f'only class {int(v.regions[0])}', expected='at least 2 classes')
-        if check_values: v.check_values()
+        if k in scan: v.check_values()
     if len(ref.class_names) < 2: raise PganDataError('fewer than 2 classes', ref.path, 'class_names', found=list(ref.class_names), expected='K ≥ 2 classes')
     tp, hp = sets['train'].patients, sets['holdout'].patients
     if tp is not None and hp is not None:
@@ -529,7 +531,7 @@ def evaluate(train,                           # the generator's training set (me
              seed:int=0,                      # seed of subsamples, spaces and bootstraps
              space_kwargs:dict=None,          # per-space parameters, e.g. {'ae': {'epochs': 5}}
              log=None,                        # callable(str) for progress messages (default: stderr)
-             check_values:bool=True,          # scan the sets for NaN/inf (skip when `open_sets` already did)
+             check_values=True,               # scan the sets for NaN/inf: True all, False none (`open_sets` did), or the names of those not checked before
              max_synthetic_bytes:int=2*2**30, # a larger synthetic set (as float32) is never held: decompressed once to a scratch file in `out`
              checkpoint=None,                 # the released generator (a `pgan train` checkpoint or a `LoadedGenerator`): adds the reconstruction attack on its weights (`reconstruction_attack`)
              inversion_steps:int=100,         # with `checkpoint`: Adam steps per candidate

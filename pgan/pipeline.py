@@ -54,8 +54,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
         paths = {k: d/f'{k}.h5' for k in ('train', 'holdout', 'external') if (d/f'{k}.h5').exists()}
         for k in ('train', 'holdout'):
             if k not in paths: raise PganError(f"--data-dir {d}: no {k}.h5 (expected train.h5, holdout.h5 and optionally external.h5)")
-        from pgan.evaluate import open_sets    # every check on the real sets before any work (the holdout stands in for the synthetic set, not made yet)
-        open_sets(paths['train'], paths['holdout'], paths['holdout'], paths.get('external'))
+        from pgan.evaluate import open_sets    # every check on the real sets before any work (the holdout stands in for the synthetic set, not made yet): the evaluation scans only the release
+        open_sets(paths['train'], paths['holdout'], paths['holdout'], paths.get('external'), check_values=('train', 'holdout', 'external'))
         log(f"data: your files in {d} ({', '.join(paths)})")
         return paths, stage_key({k: sha256_file(p) for k, p in paths.items()})
     from pgan.phantom import write_phantom
@@ -129,7 +129,8 @@ def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opt
     if folder.exists(): shutil.rmtree(folder)
     with staged_dir(folder) as tmp:
         uk = dict(opts['utility_kwargs'], cache_dir=cache_dir) if cache_dir and opts['utility_kwargs'] else opts['utility_kwargs']
-        M = evaluate(paths['train'], paths['holdout'], synth, paths.get('external'), out=tmp, log=log, **dict(opts, utility_kwargs=uk))
+        M = evaluate(paths['train'], paths['holdout'], synth, paths.get('external'), out=tmp, log=log, check_values=('synthetic',),   # the real sets: checked by the data stage, or pgan's phantom
+                     **dict(opts, utility_kwargs=uk))
         for name, fig in generator_figures(LoadedGenerator(ckpt, 'cpu'), opts['seed']).items():
             with atomic_path(tmp/'figures'/name) as t: fig.savefig(t, format='png', dpi=90, bbox_inches='tight')
         write_report(tmp, metrics=M)
