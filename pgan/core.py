@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PROFILES', 'PROFILE_PARTS', 'PganError', 'PganDataError', 'seed_everything', 'get_device', 'atomic_path',
            'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'json_safe', 'scratch_dir', 'staged_dir',
-           'sha256_file', 'make_run_dir', 'progress', 'profile_defaults']
+           'sha256_file', 'make_run_dir', 'progress', 'torch_threads', 'profile_defaults']
 
 # %% ../nbs/00_core.ipynb #299d9cc3
 import contextlib, copy, datetime, glob, hashlib, json, os, random, sys, tempfile
@@ -201,6 +201,16 @@ def progress(iterable=None,   # what to iterate over
         force = os.environ.get('PGAN_PROGRESS')
         disable = (force == '0') if force in ('0', '1') else not sys.stderr.isatty()
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True, file=sys.stderr)
+
+# %% ../nbs/00_core.ipynb #65dcce5e
+@contextlib.contextmanager
+def torch_threads(n:int=None, # torch CPU threads inside the block (None or 0: leave the setting alone)
+                 ):
+    "Run a block with `n` torch CPU threads, restoring the previous number after (also on an error)."
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(int(n))
+    try: yield
+    finally: torch.set_num_threads(old)
 
 # %% ../nbs/00_core.ipynb #223216cb
 PROFILES = {

@@ -8,7 +8,7 @@ __all__ = ['DEFAULT_CLASS_NAMES', 'check_class_names', 'check_labels', 'H5Volume
            'Augment']
 
 # %% ../nbs/01_data.ipynb #ce39e620
-import math, os, warnings
+import os, warnings
 from pathlib import Path
 import numpy as np
 import h5py

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from scipy.special import logsumexp
 from matplotlib.figure import Figure
-from .core import PganError
+from .core import PganError, torch_threads
 from .models import MLPGenerator, MLPCritic
 from .dp import private_grads, make_accountant, epsilon_of, PoissonBatches
 from .train import adv_real, adv_fake, adv_g_loss, gradient_penalty, clip_weights_   # the adversarial losses' one home
@@ -139,9 +139,7 @@ def train_toy_gan(data,                     # (N, 2) training points (the member
                  )->dict:                   # samples {epoch: (n_samples, 2)}, epsilon {epoch: ε}, delta, losses (epochs, 2), G, D
     "Train a GAN / WGAN on 2-D points, optionally with DP-SGD on the discriminator; snapshots of samples and ε."
     _check_train(loss, epochs, snapshots, batch_size, len(data), dp)
-    old = torch.get_num_threads(); torch.set_num_threads(threads)
-    try: return _train(data, loss, epochs, snapshots, batch_size, dp, seed, n_samples, hidden, n_hidden, lr, n_critic, clip, gp_weight)
-    finally: torch.set_num_threads(old)
+    with torch_threads(threads): return _train(data, loss, epochs, snapshots, batch_size, dp, seed, n_samples, hidden, n_hidden, lr, n_critic, clip, gp_weight)
 
 def _train(data, loss, epochs, snapshots, B, dp, seed, n_samples, hidden, n_hidden, lr, n_critic, clip, gp_weight)->dict:
     x = torch.as_tensor(np.asarray(data, np.float32)); N = len(x)

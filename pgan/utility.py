@@ -10,7 +10,7 @@ __all__ = ['ARCHS', 'UTILITY_SETS', 'TRTR_CACHE_FORMAT', 'Standardize', 'BasicBl
            'utility_figures']
 
 # %% ../nbs/31_utility.ipynb #dd85c894
-import contextlib, copy, hashlib, inspect, json, time
+import copy, hashlib, inspect, json, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from scipy.stats import rankdata
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score, roc_curve
 from matplotlib.figure import Figure
-from .core import PganError, PganDataError, seed_everything, get_device, progress, sha256_file, atomic_path
+from .core import PganError, PganDataError, seed_everything, get_device, progress, sha256_file, atomic_path, torch_threads
 from .data import H5Volumes, patient_split, check_labels, balanced_accuracy, class_weights
 
 # %% ../nbs/31_utility.ipynb #8d5db12f
@@ -170,14 +170,6 @@ def _batch_bounds(n:int, bs:int)->list:
 
 def _class_label(k:int, class_names)->str: return repr(class_names[k]) if class_names is not None else str(k)
 
-@contextlib.contextmanager
-def _threads(n:int=None):
-    "Run with `n` torch CPU threads (None: leave the setting alone), restoring the previous number after."
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(int(n))
-    try: yield
-    finally: torch.set_num_threads(old)
-
 # %% ../nbs/31_utility.ipynb #d220bdd0
 def predict_proba(model:nn.Module,      # a trained classifier
                   x,                    # (N, C, H, W) array, H5Volumes, Subset or Concat
@@ -226,7 +218,7 @@ def train_classifier(train_x,                   # (N, C, H, W) training samples:
                      **arch_kwargs,             # passed to the network (`make_classifier`)
                     )->tuple:  # (model in eval() mode with the best validation weights, history: list of dicts)
     "Train a region classifier with class-balanced loss, keeping the weights of the best validation balanced accuracy."
-    with _threads(threads):
+    with torch_threads(threads):
         train_x, val_x = _data(train_x, 'train_x'), _data(val_x, 'val_x')
         if n_classes is None:
             n_classes = len(class_names) if class_names is not None else int(max(np.max(train_y), np.max(val_y))) + 1
@@ -632,7 +624,7 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
                  **kwargs,                    # passed to `train_classifier`
                 )->dict:  # trtr, tstr (and mixed): metrics on holdout (+ 'external'); difference; inception_score_analogue
     "Train region classifiers on real (TRTR) and on synthetic (TSTR) data, test both on the same real sets, compare them."
-    with _threads(threads):
+    with torch_threads(threads):
         t0 = time.time()
         if not 0 < val_fraction < 1: raise PganError(f"val_fraction must be in (0, 1), got {val_fraction}")
         if not (isinstance(n_models, (int, np.integer)) and n_models >= 1): raise PganError(f"n_models must be an integer ≥ 1, got {n_models!r}")
