@@ -25,12 +25,12 @@ def check_dp_config(cfg, # a `TrainConfig` with DP settings
                    )->None:
     "Raise `PganError` when the DP settings of a `TrainConfig` are missing, contradictory or unsound."
     if not cfg.dp:
-        raise PganError("noise_multiplier, target_epsilon and delta are DP settings: set dp=True (--dp) to train with differential privacy")
+        raise PganError("`noise_multiplier`, `target_epsilon` and `delta` are DP settings: set `dp` to train with differential privacy")
     sig, eps = cfg.noise_multiplier, cfg.target_epsilon
     if sig is not None and eps is not None:
-        raise PganError("give either a noise multiplier or a target epsilon, not both (--noise-multiplier or --target-epsilon)")
+        raise PganError("give either `noise_multiplier` or `target_epsilon`, not both")
     if sig is None and eps is None:
-        raise PganError("DP training needs a noise multiplier or a target epsilon (--noise-multiplier or --target-epsilon)")
+        raise PganError("DP training needs `noise_multiplier` or `target_epsilon`")
     if sig is not None and not (sig > 0 and math.isfinite(sig)):
         raise PganError(f"noise multiplier must be a positive number, got {sig}: σ = 0 adds no noise and gives no privacy (ε = ∞)")
     if eps is not None and not (eps > 0 and math.isfinite(eps)): raise PganError(f"target epsilon must be a positive number, got {eps}")

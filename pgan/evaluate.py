@@ -390,7 +390,7 @@ def check_request(spaces,                    # feature spaces asked for
     "Refuse unknown spaces or attacks, and gate rules on metrics this run will not compute (`privacy.pixel.reconstruction` needs the released generator) — before any work."
     for s in spaces:
         if s not in SPACES: raise PganError(f"unknown feature space {s!r}: use any of {', '.join(SPACES)}")
-    if 'pixel' not in spaces: raise PganError("the spaces must include 'pixel' (DESIGN §10: every evaluation reports pixel space)")
+    if 'pixel' not in spaces: raise PganError("the spaces must include 'pixel': every evaluation reports pixel space (the metrics.json contract)")
     for a in attacks:
         if a not in ATTACK_NAMES: raise PganError(f"unknown attack {a!r}: use any of {', '.join(ATTACK_NAMES)}")
     for key, _, _ in rules:
@@ -398,7 +398,7 @@ def check_request(spaces,                    # feature spaces asked for
         ok = (p[0] == 'privacy' and (p[1:] == ['exact_copies'] or (len(p) == 3 and p[1] == 'copies' and p[2] in REAL_SETS) or (len(p) >= 3 and p[1] in spaces and (p[2] in attacks or p[2] == 'dcr' or (p[1:3] == ['pixel', 'reconstruction'] and reconstruction))))) \
              or (p[0] == 'fidelity' and len(p) >= 3 and (p[1] in spaces or p[1] == 'spectral' or (p[1] == 'classifier' and utility))) or (p[0] == 'utility' and utility) or p[0] == 'dp'
         if not ok: raise PganError(f"gate rule on {key!r}: this evaluation does not compute it (spaces {','.join(spaces)}; attacks {','.join(attacks)})")
-        if (p[-1] == 'auc_vs_external' or p[1:] == ['copies', 'external']) and not external: raise PganError(f"gate rule on {key!r} needs --external")
+        if (p[-1] == 'auc_vs_external' or p[1:] == ['copies', 'external']) and not external: raise PganError(f"gate rule on {key!r} needs `external`")
 
 
 # %% ../nbs/45_evaluate.ipynb #bcc25407

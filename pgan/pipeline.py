@@ -53,7 +53,7 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
         d = Path(data_dir)
         paths = {k: d/f'{k}.h5' for k in ('train', 'holdout', 'external') if (d/f'{k}.h5').exists()}
         for k in ('train', 'holdout'):
-            if k not in paths: raise PganError(f"--data-dir {d}: no {k}.h5 (expected train.h5, holdout.h5 and optionally external.h5)")
+            if k not in paths: raise PganError(f"`data_dir` {d}: no {k}.h5 (expected train.h5, holdout.h5 and optionally external.h5)")
         from pgan.evaluate import open_sets    # every check on the real sets before any work (the holdout stands in for the synthetic set, not made yet): the evaluation scans only the release
         open_sets(paths['train'], paths['holdout'], paths['holdout'], paths.get('external'), check_values=('train', 'holdout', 'external'))
         log(f"data: your files in {d} ({', '.join(paths)})")
@@ -174,7 +174,7 @@ def run_pipeline(out,                        # the run folder
     cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, detail=detail, latent_down=latent_down, latent_channels=latent_channels, patients_per_direction=patients_per_direction, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
     out = Path(out); t0 = time.time()
     for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
-        if p.exists() and not p.is_dir(): raise PganError(f"--out {out}: {p} is a file, not a folder")
+        if p.exists() and not p.is_dir(): raise PganError(f"`out` {out}: {p} is a file, not a folder")
     stages = ['data', 'train', 'generate', 'evaluate']
     step = lambda i, msg: say(f"[{i}/4 {stages[i - 1]}, {time.time() - t0:.0f} s] {msg}")
     paths, kd = _data_stage(out, profile, data_dir, seed, P['size'], lambda m: step(1, m))
