@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PROFILES', 'PROFILE_PARTS', 'PganError', 'PganDataError', 'seed_everything', 'get_device', 'atomic_path',
            'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'json_safe', 'scratch_dir', 'staged_dir',
-           'sha256_file', 'make_run_dir', 'progress', 'torch_threads', 'profile_defaults']
+           'sha256_file', 'make_run_dir', 'progress', 'torch_threads', 'all_finite', 'warm_math_kernels',
+           'profile_defaults']
 
 # %% ../nbs/00_core.ipynb #299d9cc3
 import contextlib, copy, datetime, glob, hashlib, json, os, random, sys, tempfile
@@ -211,6 +212,29 @@ def torch_threads(n:int=None, # torch CPU threads inside the block (None or 0: l
     if n: torch.set_num_threads(int(n))
     try: yield
     finally: torch.set_num_threads(old)
+
+# %% ../nbs/00_core.ipynb #e268bbd4
+def all_finite(x, # a numpy array or torch tensor, any shape
+              )->bool:
+    "Whether every value of `x` is finite: one fast sum first (NaN and ±inf carry through it); the elementwise check only when the sum is not finite (a NaN, an inf, or finite values whose sum overflows)."
+    if torch.is_tensor(x):
+        if not (x.is_floating_point() or x.is_complex()): return True
+        return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.inexact): return True
+    with np.errstate(over='ignore', invalid='ignore'): return bool(np.isfinite(x.sum())) or bool(np.isfinite(x).all())
+
+# %% ../nbs/00_core.ipynb #580d2679
+_VML_OPS = ('sqrt', 'exp', 'log', 'log10', 'log2', 'log1p', 'expm1', 'sin', 'cos', 'tan', 'tanh', 'asin', 'acos', 'atan', 'erf', 'erfc', 'erfinv', 'lgamma')
+
+def warm_math_kernels()->None:
+    "Call torch's elementwise math functions once on a tiny tensor of each float type, in one thread: torch's CPU build runs them through MKL's vector math, whose first call from two threads at once can leave one thread with a low-accuracy variant for that call (float32 `sqrt` off by up to 2.3e-4 relative on half of a distance block, in about one fresh process of five: `21_neighbors`). pgan calls it on import."
+    with torch.no_grad():
+        for dt in (torch.float32, torch.float64):
+            x = torch.full((16,), 0.5, dtype=dt)
+            for op in _VML_OPS: getattr(torch, op)(x)
+
+warm_math_kernels()
 
 # %% ../nbs/00_core.ipynb #223216cb
 PROFILES = {

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
-from .core import PganError, atomic_path, atomic_write_json, atomic_write_bytes, sha256_file, progress, seed_everything
+from .core import PganError, all_finite, atomic_path, atomic_write_json, atomic_write_bytes, sha256_file, progress, seed_everything
 
 # %% ../nbs/20_features.ipynb #325fd6af
 def _shape_of(X)->tuple:
@@ -26,7 +26,7 @@ def _batches(X, batch_size:int):
     n = _shape_of(X)[0]
     for s in range(0, n, batch_size):
         b = np.asarray(X[s:s + batch_size], dtype=np.float32)
-        if not np.isfinite(b).all(): raise PganError(f"samples {s}..{s + len(b) - 1} hold NaN or infinite values")
+        if not all_finite(b): raise PganError(f"samples {s}..{s + len(b) - 1} hold NaN or infinite values")
         yield b
 
 class FeatureSpace:

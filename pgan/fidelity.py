@@ -10,7 +10,7 @@ __all__ = ['MMD_FACTORS', 'FIDELITY_KEYS', 'median_distance', 'mmd2', 'frechet_f
 # %% ../nbs/30_fidelity.ipynb #719a18f6
 import numpy as np
 from matplotlib.figure import Figure
-from .core import PganError
+from .core import PganError, all_finite
 from .neighbors import neighbor_stats, pairwise_distances
 from .phantom import plot_vu_grid
 
@@ -28,7 +28,7 @@ def _rows(X, name:str)->np.ndarray:
     elif X.dtype not in (np.float32, np.float64): X = X.astype(np.float32)    # uint8, float16, ints: float32 products
     step = max(1, _BLOCK // X.shape[1])
     for s in range(0, len(X), step):
-        if not np.isfinite(X[s:s + step]).all(): raise PganError(f"{name} holds NaN or infinite values (in rows {s}..{min(len(X), s + step) - 1})")
+        if not all_finite(X[s:s + step]): raise PganError(f"{name} holds NaN or infinite values (in rows {s}..{min(len(X), s + step) - 1})")
     return X
 
 def _pair(X, Y, nx:str='real', ny:str='synthetic')->tuple:
