@@ -9,7 +9,8 @@ __all__ = ['PROFILES', 'PROFILE_PARTS', 'PganError', 'PganDataError', 'seed_ever
            'profile_defaults']
 
 # %% ../nbs/00_core.ipynb #299d9cc3
-import contextlib, copy, datetime, glob, hashlib, json, os, random, sys, tempfile
+import contextlib, copy, datetime, glob, hashlib, json, os, random, shutil, sys, tempfile
+from tqdm import tqdm
 from pathlib import Path
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ def get_device(device:str='auto' # 'auto' (CUDA, then Apple MPS, then CPU), or a
         if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
         return torch.device('cpu')
     try: dev = torch.device(device)
-    except (RuntimeError, TypeError) as e: raise PganError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    except (RuntimeError, TypeError): raise PganError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
     if dev.type == 'cuda':
         if not torch.cuda.is_available(): raise PganError(f"device {device!r} asked for, but torch sees no CUDA GPU")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
@@ -133,7 +134,6 @@ def json_safe(o, # a dict, list or value: numpy scalars and arrays, tuples, path
 # %% ../nbs/00_core.ipynb #2e3f97c0
 def _remove_dead_dirs(folder:Path, prefix:str):
     "Remove the folders `prefix<pid>-…` in `folder` whose process is gone."
-    import shutil
     for d in folder.glob(f'{prefix}*'):
         pid = d.name[len(prefix):].split('-')[0]
         if d.is_dir() and pid.isdigit() and not _alive(int(pid)): shutil.rmtree(d, ignore_errors=True)
@@ -142,7 +142,6 @@ def _remove_dead_dirs(folder:Path, prefix:str):
 def scratch_dir(folder=None # where (default: the system's temp folder); big scratch files belong next to the outputs, not in a RAM-backed /tmp
                ):
     "Context manager yielding a scratch folder `.pgan-scratch-<pid>-…` in `folder`, removed on exit (and by the next call if this process is killed)."
-    import shutil
     folder = Path(folder or tempfile.gettempdir()); folder.mkdir(parents=True, exist_ok=True)
     _remove_dead_dirs(folder, '.pgan-scratch-')
     d = Path(tempfile.mkdtemp(prefix=f'.pgan-scratch-{os.getpid()}-', dir=folder))
@@ -154,7 +153,6 @@ def scratch_dir(folder=None # where (default: the system's temp folder); big scr
 def staged_dir(dest # the folder the files should end up in (created if needed)
               ):
     "Context manager yielding a staging folder whose files are moved into `dest` on success, and deleted on error."
-    import shutil
     dest = Path(dest)
     if dest.exists() and not dest.is_dir(): raise PganError(f"output folder {dest} exists and is not a folder")
     dest.mkdir(parents=True, exist_ok=True)
@@ -197,7 +195,6 @@ def progress(iterable=None,   # what to iterate over
              disable:bool=None # None: show on an interactive terminal or when PGAN_PROGRESS=1, hide otherwise
             ):
     "A tqdm progress bar (with ETA) on stderr, quiet in logs, notebooks run by tests, and CI unless asked for."
-    from tqdm import tqdm
     if disable is None:
         force = os.environ.get('PGAN_PROGRESS')
         disable = (force == '0') if force in ('0', '1') else not sys.stderr.isatty()

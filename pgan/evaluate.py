@@ -11,20 +11,24 @@ __all__ = ['SET_NAMES', 'MIN_SAMPLES', 'ATTACK_NAMES', 'MIN_SUBSPACE_DIM', 'DENS
            'X_labels', 'real_vs_synthetic_figure', 'write_outputs', 'evaluate']
 
 # %% ../nbs/45_evaluate.ipynb #8dd502a2
-import json, operator, re, sys, time, platform
+import operator, re, sys, time, platform
 from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 import pgan
 import contextlib
-from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha256_file, progress, scratch_dir
+from .core import PganError, PganDataError, atomic_path, atomic_write_json, sha256_file, scratch_dir
 import h5py
 from .data import H5Volumes
-from .phantom import patient_vus, PHANTOM_VERSION
+from .phantom import patient_vus, plot_vu_grid, PHANTOM_VERSION
+import scipy, sklearn, torch
+from scipy.stats import binom
+from .fidelity import spectral_deviation, plot_spectra, fidelity_metrics
+from .utility import utility_eval, utility_figures, plot_umap_diversity
 from .generate import LoadedGenerator, invert
 from .features import make_space, SPACES
 from .neighbors import neighbor_stats, pairwise_distances, distance_quantile, reference_shift, SpillRows
-from .privacy import (score_candidates, attack_auc, pairwise_ratio, mc_radius, dcr_summary, exact_copies, aggregate_by_patient, topk_composition,
+from .privacy import (score_candidates, attack_auc, pairwise_ratio, mc_radius, dcr_summary, aggregate_by_patient,
                           plot_attack_roc, hist_kde, plot_topk, plot_cluster_ranks)
 
 # %% ../nbs/45_evaluate.ipynb #3bf6dc47
@@ -219,7 +223,6 @@ def fingerprints_leak(fp:dict,          # `metrics['privacy']['fingerprint']`
                       alpha:float=0.01, # false-alarm rate of the count
                      )->bool:  # whether the release reproduces training patients' fingerprints
     "Whether a release reproduces training patients' fingerprints: the AUC's CI lies above 0.5, or more training patients pass the holdout's 99th percentile than chance gives (P(Binomial(n, 0.01) ≥ count) < alpha)."
-    from scipy.stats import binom
     return bool(fp['auc_ci'][0] > 0.5 or binom.sf(fp['n_leaked'] - 1, fp['n_patients']['train'], 0.01) < alpha)
 
 def privacy_warnings(P:dict, # `metrics['privacy']`: copies, near copies, fingerprints and each space's attacks
@@ -376,9 +379,8 @@ def _inputs(sets:dict)->dict:
     return {k: dict(path=str(v.path), n=int(v.n), shape=list(v.shape), sha256=sha256_file(v.path)) for k, v in sets.items()}
 
 def _versions()->dict:
-    import torch, sklearn, scipy, h5py as _h
     return dict(pgan=pgan.__version__, python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
-                scikit_learn=sklearn.__version__, scipy=scipy.__version__, h5py=_h.__version__, platform=platform.platform())
+                scikit_learn=sklearn.__version__, scipy=scipy.__version__, h5py=h5py.__version__, platform=platform.platform())
 
 def check_request(spaces,                    # feature spaces asked for
                   attacks,                   # attacks asked for
@@ -406,7 +408,6 @@ def spectral_fidelity(X:dict,        # set name -> (n, C, H, W) images (arrays o
                       n_bins:int=16, # rings (fewer for images under 32 pixels: at most min(H, W) / 2)
                      )->dict:  # max_abs_log_ratio, log_ratio, freq, power_*, floor: {holdout, external}
     "The synthetic set's power spectrum against train, with the real floor (holdout) and a real shift (external) beside it."
-    from pgan.fidelity import spectral_deviation
     n_bins = min(n_bins, min(np.asarray(X['train'][0:1]).shape[-2:]) // 2)
     out = spectral_deviation(X['train'], X['synthetic'], n_bins)
     out['floor'] = {k: spectral_deviation(X['train'], X[k], n_bins) for k in ('holdout', 'external') if k in X}
@@ -415,7 +416,6 @@ def spectral_fidelity(X:dict,        # set name -> (n, C, H, W) images (arrays o
 def spectrum_figure(spec:dict, # a `spectral_fidelity` result
                    )->Figure:
     "`plot_spectra` of a `spectral_fidelity` result: synthetic, holdout (floor) and external (scanner shift) against train."
-    from pgan.fidelity import plot_spectra
     names = {'holdout': 'holdout (real floor)', 'external': 'external (scanner shift)'}
     return plot_spectra({'synthetic': spec, **{names[k]: v for k, v in spec['floor'].items()}})
 
@@ -486,7 +486,6 @@ def real_vs_synthetic_figure(sets:dict,       # 'train' and 'synthetic' `H5Volum
                              seed:int=0,      # which volumes
                             )->Figure:
     "Rows of real (train) and synthetic volumes per class, all slices (the paper's real and synthetic grids)."
-    from pgan.phantom import plot_vu_grid
     rng, rows, labels = np.random.default_rng(seed), [], []
     for c, name in enumerate(sets['train'].class_names):
         for k in ('train', 'synthetic'):
@@ -576,24 +575,23 @@ def evaluate(train,                           # the generator's training set (me
         for sp in spaces:
             if sp != 'pixel': log(f"{sp}: fitting the space on {len(fit_rows)} synthetic samples (every real set is then embedded alike)")
             space = make_space(sp, seed=seed, **(space_kwargs or {}).get(sp, {})).fit(X['synthetic'][fit_rows] if sp != 'pixel' else X['holdout'])
-            F = {k: _embed(space, x) for k, x in X.items()}
-            log(f"{sp}: attacks {', '.join(attacks)} on {' / '.join(f'{len(F[k])} {k}' for k in F)}")
-            M['privacy'][sp], scores = privacy_in_space(F, sp, attacks, pats, n_boot, seed, candidates=cand.reshape(len(cand), -1) if sp == 'pixel' else None)
+            feats = {k: _embed(space, x) for k, x in X.items()}
+            log(f"{sp}: attacks {', '.join(attacks)} on {' / '.join(f'{len(feats[k])} {k}' for k in feats)}")
+            M['privacy'][sp], scores = privacy_in_space(feats, sp, attacks, pats, n_boot, seed, candidates=cand.reshape(len(cand), -1) if sp == 'pixel' else None)
             figs[f'privacy_{sp}.png'] = privacy_figure(scores, sp)
             if n_closest:   # rows of the candidates -> rows of the files
                 M['privacy'].setdefault('closest', {})[sp] = [dict(p, train=int(idx['train'][p['train']]), holdout=int(idx['holdout'][p['holdout']]))
-                                                              for p in closest_pairs(F['synthetic'], F['train'], F['holdout'], n_closest)]
+                                                              for p in closest_pairs(feats['synthetic'], feats['train'], feats['holdout'], n_closest)]
                 if not share_safe: figs[f'closest_{sp}.png'] = closest_figure(M['privacy']['closest'][sp], sets, sp)
             arrays[f'scores_{sp}.npz'] = {f'{a}__{g}': v for a, sg in scores.items() for g, v in sg.items()}
             if fidelity:
-                from pgan.fidelity import fidelity_metrics
                 log(f"{sp}: fidelity metrics")
-                keep = np.arange(len(F['synthetic'])) if sp == 'pixel' else rest   # a learnt space: the release's rows it did not learn
-                r, s = _sub(len(F['train']), max_real, seed + 7), keep[_sub(len(keep), max_real, seed + 7)]
-                M['fidelity'][sp] = fidelity_metrics(F['train'][r], F['synthetic'][s], X_labels(sets, idx, 'train')[r],
+                keep = np.arange(len(feats['synthetic'])) if sp == 'pixel' else rest   # a learnt space: the release's rows it did not learn
+                r, s = _sub(len(feats['train']), max_real, seed + 7), keep[_sub(len(keep), max_real, seed + 7)]
+                M['fidelity'][sp] = fidelity_metrics(feats['train'][r], feats['synthetic'][s], X_labels(sets, idx, 'train')[r],
                                                      X_labels(sets, idx, 'synthetic')[s], list(sets['train'].class_names))
-                M['fidelity'][sp]['floor'] = {'holdout': fidelity_metrics(F['train'][r], F['holdout'])}   # the real floor: a perfect generator's values
-        del X['synthetic'], F
+                M['fidelity'][sp]['floor'] = {'holdout': fidelity_metrics(feats['train'][r], feats['holdout'])}   # the real floor: a perfect generator's values
+        del X['synthetic'], feats
         if g is not None:   # the released weights: GAN-Leaks' reconstruction, in pixel space
             k = {s: min(inversion_candidates, len(X[s])) for s in ('train', 'holdout')}   # the membership question only: inverting costs about a second per candidate on 2 cores
             log(f"reconstruction: the released generator inverted on {' / '.join(f'{n} {s}' for s, n in k.items())} candidates, {inversion_steps} steps each")
@@ -601,7 +599,6 @@ def evaluate(train,                           # the generator's training set (me
                 {s: None if pats[s] is None else pats[s][:k[s]] for s in ('train', 'holdout')}, steps=inversion_steps, n_boot=n_boot, seed=seed)
             arrays['scores_reconstruction.npz'] = sc
     if utility:
-        from pgan.utility import utility_eval, utility_figures, plot_umap_diversity
         log("utility: region classifiers trained on real (TRTR) and on synthetic (TSTR) volumes, tested on holdout/external")
         U = utility_eval(sets['train'], sets['holdout'], sets['synthetic'], sets.get('external'), seed=seed, n_boot=n_boot, classifier_space=True, **(utility_kwargs or {}))
         M['fidelity']['classifier'] = U.pop('classifier_space')

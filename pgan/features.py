@@ -137,7 +137,7 @@ class _AE(nn.Module):
         self.enc = nn.Sequential(*layers)
         with torch.no_grad(): self.hw = tuple(self.enc(torch.zeros(1, C, H, W)).shape[1:])
         self.to_z, self.from_z = nn.Linear(math.prod(self.hw), latent), nn.Linear(latent, math.prod(self.hw))
-        dec, c, h = [], self.hw[0], self.hw[1]
+        dec, c = [], self.hw[0]
         while len(dec) < 2 * (len(layers) // 2 - 1):
             nxt = max(c // 2, 32); dec += [nn.ConvTranspose2d(c, nxt, 4, 2, 1), nn.ReLU()]; c = nxt
         self.dec = nn.Sequential(*dec, nn.Conv2d(c, C, 3, 1, 1))

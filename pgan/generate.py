@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import PganError, get_device, progress, sha256_file
-from .data import H5Writer, H5Volumes
+from .data import H5Writer
 from .train import load_checkpoint, build_models
+from .phantom import plot_vu_grid
 
 # %% ../nbs/13_generate.ipynb #ec65f44e
 class LoadedGenerator:
@@ -150,7 +151,6 @@ def generator_figures(g:LoadedGenerator,   # the generator
                       seed:int=0,          # noise seed
                      )->dict:              # {'synthetic_grid.png': Figure, 'interpolation.png': Figure}
     "The class grid and the class interpolation of a generator, as figures ready to save."
-    from pgan.phantom import plot_vu_grid
     x, lab = class_grid(g, 2, seed)
     xi, codes = class_interpolation(g, path=tuple(range(g.n_classes)), steps=3, seed=seed)
     short = lambda c: '/'.join(g.class_names[i][:1].upper() for i in np.flatnonzero(c > 0))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
+from sklearn.covariance import ledoit_wolf
 from .core import PganError
 
 # %% ../nbs/10_models.ipynb #088fd5ab
@@ -353,7 +354,6 @@ def fit_latent_gaussians(G:LatentGenerator,   # the generator whose buffers are 
                          labels,              # (N,) class of each
                          shrinkage:str='ledoit-wolf'): # 'ledoit-wolf' or 'none' (the sample covariance)
     "Fit the PCA space, one Gaussian per class in it, and each class's isotropic SD outside it (probabilistic PCA); a class with fewer than 2 samples gets the pooled values."
-    from sklearn.covariance import ledoit_wolf
     Z = torch.as_tensor(latents).flatten(1).double().cpu().numpy(); y = np.asarray(labels).astype(int)
     if len(Z) != len(y): raise PganError(f"{len(Z)} latents but {len(y)} labels")
     if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")
@@ -504,7 +504,6 @@ def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and
                           labels,             # (N,) their classes
                          )->LatentGenerator:
     "Give each class its own covariance in G's directions (Ledoit–Wolf around the class mean): one class's variation is not another's. A class with fewer than 2 samples keeps its factor."
-    from sklearn.covariance import ledoit_wolf
     Z, y = torch.as_tensor(latents).flatten(1).double(), np.asarray(labels).astype(int)
     if len(Z) != len(y): raise PganError(f"{len(Z)} latents but {len(y)} labels")
     if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")

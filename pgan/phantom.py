@@ -214,7 +214,7 @@ def _geometry(levels, p, rng, size):
 # %% ../nbs/02_phantom.ipynb #72e1a1f7
 def _tissues(g, p, rng, size, wl):
     "Signal (B, 9, H, W) of everything but the lesions: outside tissues, canal, bodies and disc."
-    B, u, v, col, pick = len(g['reg']), g['u'], g['v'], g['col'], g['pick']
+    B, u, col, pick = len(g['reg']), g['u'], g['col'], g['pick']
     exu, exv = _f32(2.0 / size[1]), _f32(1.0 / size[0])                 # one pixel, in u and v
     t = smooth_field(rng, (5, B), (5, 22, 22), size)                     # 3-D textures
     tc = smooth_field(rng, (B,), (3, 5, 5), size)

@@ -8,7 +8,14 @@ __all__ = ['stage_key', 'stage_done', 'mark_stage', 'write_preview', 'train_stag
 # %% ../nbs/55_pipeline.ipynb #9e9717fb
 import dataclasses, hashlib, json, shutil, sys, time
 from pathlib import Path
-from .core import PganError, atomic_write_json, sha256_file, staged_dir, profile_defaults
+import numpy as np
+from .core import PganError, atomic_path, atomic_write_json, sha256_file, staged_dir, profile_defaults
+from .data import H5Volumes
+from .phantom import write_phantom
+from .train import GANTrainer, DP_FIELDS, load_checkpoint, make_config, save_volume_grid
+from .generate import LoadedGenerator, generate_h5, generator_figures
+from .evaluate import ATTACK_NAMES, check_request, evaluate, open_sets, parse_gate
+from .report import write_report
 
 # %% ../nbs/55_pipeline.ipynb #4b2a22b3
 def stage_key(params:dict, *inputs:str)->str:
@@ -39,9 +46,6 @@ def write_preview(h5_path,         # a data file
                   per_class:int=2, # volumes per class (rows)
                  ):
     "Save a grid of `per_class` volumes of each class (rows) × slices (columns) from an HDF5 file."
-    import numpy as np
-    from pgan.data import H5Volumes
-    from pgan.train import save_volume_grid
     with H5Volumes(h5_path) as v:
         idx = [i for k in range(len(v.class_names)) for i in np.flatnonzero(v.regions == k)[:per_class]]
         labels = [v.class_names[v.regions[i]] for i in idx]
@@ -54,11 +58,10 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
         paths = {k: d/f'{k}.h5' for k in ('train', 'holdout', 'external') if (d/f'{k}.h5').exists()}
         for k in ('train', 'holdout'):
             if k not in paths: raise PganError(f"`data_dir` {d}: no {k}.h5 (expected train.h5, holdout.h5 and optionally external.h5)")
-        from pgan.evaluate import open_sets    # every check on the real sets before any work (the holdout stands in for the synthetic set, not made yet): the evaluation scans only the release
+        # every check on the real sets before any work (the holdout stands in for the synthetic set, not made yet): the evaluation scans only the release
         open_sets(paths['train'], paths['holdout'], paths['holdout'], paths.get('external'), check_values=('train', 'holdout', 'external'))
         log(f"data: your files in {d} ({', '.join(paths)})")
         return paths, stage_key({k: sha256_file(p) for k, p in paths.items()})
-    from pgan.phantom import write_phantom
     key, folder = stage_key(dict(profile=profile, seed=seed, size=list(size))), out/'data'
     paths = {k: folder/f'{k}.h5' for k in ('train', 'holdout', 'external')}
     if stage_done(folder, key): log(f"data: phantom ({profile}) already in {folder}, skipped"); return paths, key
@@ -76,13 +79,11 @@ def train_stage_key(cfg,          # the run's `TrainConfig`
                     data_key:str, # the data stage's key
                    )->str:
     "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, the adaptive D schedule only when on, so older keys stay valid)."
-    from pgan.train import DP_FIELDS
     skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else set(DP_FIELDS)) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.latent_down != 3 else {'latent_down'}) | (set() if cfg.patients_per_direction != 8 else {'patients_per_direction'}) | (set() if cfg.memorise else {'memorise'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     "Train (or skip, or resume) into out/train. Returns (checkpoint path, key)."
-    from pgan.train import GANTrainer, load_checkpoint
     folder = out/'train'
     key, ckpt = train_stage_key(cfg, data_key), folder/'checkpoint.pt'
     have = None
@@ -93,7 +94,7 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
     mark_stage(folder, key, 'running', epochs=cfg.epochs)
     t = GANTrainer(cfg, paths['train'], paths.get('holdout'), out=folder)
     if have is not None: log(f"train: resuming {folder} from epoch {have} to {cfg.epochs}"); t.resume(ckpt)
-    elif cfg.arch == 'moments': log(f"train: moments, one release of " + (f"one principal direction per {cfg.patients_per_direction} training patients (at most {cfg.z_dim}) + independent noise per code value" if cfg.auto_directions else f"{cfg.z_dim} principal directions") + f" of low-frequency DCT codes, into {folder}")
+    elif cfg.arch == 'moments': log("train: moments, one release of " + (f"one principal direction per {cfg.patients_per_direction} training patients (at most {cfg.z_dim}) + independent noise per code value" if cfg.auto_directions else f"{cfg.z_dim} principal directions") + f" of low-frequency DCT codes, into {folder}")
     else: log(f"train: {cfg.loss if cfg.arch == 'acgan' else cfg.arch}, {cfg.epochs} epochs, width {cfg.width}{f', sampled from its weight average (decay {cfg.ema})' if cfg.ema else f', sampled from its weight average over the last {cfg.ema_horizon:.0%} of the run' if cfg.ema_horizon else ''}{', projection discriminator' if cfg.projection else ''}{f', DiffAugment {cfg.diffaug}' if cfg.diffaug else ''}, into {folder}")
     if t.dp is not None: log(f"train: {t.dp.describe()}")
     t.fit()
@@ -104,7 +105,6 @@ def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
 # %% ../nbs/55_pipeline.ipynb #d7a93353
 def _generate_stage(out:Path, ckpt:Path, n:int, seed:int, train_key:str, device:str, log)->tuple:
     "Sample the synthetic set into out/synthetic/synthetic.h5 (or skip). Returns (path, key)."
-    from pgan.generate import generate_h5
     folder = out/'synthetic'; path = folder/'synthetic.h5'
     key = stage_key(dict(n=n, seed=seed), train_key, sha256_file(ckpt))
     if stage_done(folder, key) and path.exists(): log(f"generate: {path} already written, skipped"); return path, key
@@ -118,10 +118,6 @@ def _generate_stage(out:Path, ckpt:Path, n:int, seed:int, train_key:str, device:
 # %% ../nbs/55_pipeline.ipynb #51ab357d
 def _evaluate_stage(out:Path, paths:dict, synth:Path, ckpt:Path, keys:tuple, opts:dict, log, cache_dir=None)->tuple:   # cache_dir: of the TRTR classifiers, not in the key (it changes no number)
     "Evaluate into out/eval (metrics.json, report.html, figures with the generator's grids) or skip. Returns (metrics, key)."
-    from pgan.evaluate import evaluate
-    from pgan.report import write_report
-    from pgan.generate import LoadedGenerator, generator_figures
-    from pgan.core import atomic_path
     folder = out/'eval'
     key = stage_key(opts, *keys)
     if stage_done(folder, key) and (folder/'metrics.json').exists():
@@ -166,10 +162,8 @@ def run_pipeline(out,                        # the run folder
                  log=None,                   # callable(str) for stage messages (default: stderr)
                 )->dict:                     # {'metrics', 'report', 'checkpoint', 'synthetic', 'data'}
     "The main job: data → train → generate → evaluate → report, skipping stages that are already done."
-    from pgan.train import make_config
-    from pgan.evaluate import parse_gate, check_request, ATTACK_NAMES
     say = log or (lambda s: print(s, file=sys.stderr))
-    P = profile_defaults(profile, 'run'); n = n_synthetic or P['n_synthetic']; sp = list(spaces or P['spaces'])
+    defaults = profile_defaults(profile, 'run'); n = n_synthetic or defaults['n_synthetic']; sp = list(spaces or defaults['spaces'])
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
     cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, detail=detail, latent_down=latent_down, latent_channels=latent_channels, patients_per_direction=patients_per_direction, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
     out = Path(out); t0 = time.time()
@@ -177,11 +171,11 @@ def run_pipeline(out,                        # the run folder
         if p.exists() and not p.is_dir(): raise PganError(f"`out` {out}: {p} is a file, not a folder")
     stages = ['data', 'train', 'generate', 'evaluate']
     step = lambda i, msg: say(f"[{i}/4 {stages[i - 1]}, {time.time() - t0:.0f} s] {msg}")
-    paths, kd = _data_stage(out, profile, data_dir, seed, P['size'], lambda m: step(1, m))
+    paths, kd = _data_stage(out, profile, data_dir, seed, defaults['size'], lambda m: step(1, m))
     ckpt, kt = _train_stage(out, cfg, paths, kd, lambda m: step(2, m))
     synth, kg = _generate_stage(out, ckpt, n, seed, kt, device, lambda m: step(3, m))
-    opts = dict(spaces=sp, gate=gate, share_safe=share_safe, seed=seed, max_candidates=P['max_candidates'], n_boot=P['n_boot'],
-                utility=utility, utility_kwargs=P['utility'] if utility else None)
+    opts = dict(spaces=sp, gate=gate, share_safe=share_safe, seed=seed, max_candidates=defaults['max_candidates'], n_boot=defaults['n_boot'],
+                utility=utility, utility_kwargs=defaults['utility'] if utility else None)
     M, _ = _evaluate_stage(out, paths, synth, ckpt, (kd, kg), opts, lambda m: step(4, m), cache_dir)
     say(f"done in {time.time() - t0:.0f} s")
     return dict(metrics=M, report=out/'eval'/'report.html', checkpoint=ckpt, synthetic=synth, data=paths)

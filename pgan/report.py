@@ -10,6 +10,7 @@ import base64, html, json
 from pathlib import Path
 import numpy as np
 from .core import PganError, atomic_write_text, json_safe
+from .evaluate import space_results, fingerprints_leak
 
 # %% ../nbs/50_report.ipynb #64960a44
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -46,7 +47,6 @@ def _verdict(M:dict)->str:
         gate = f'<b class="big">{head}</b><ul>{rules}</ul>'
     else: cls, gate = 'none', '<b class="big">No release gate was set</b> <span class="muted">(pass <code>--gate</code> rules to get a pass/fail verdict)</span>'
     P, Fd = M.get('privacy', {}), M.get('fidelity', {})
-    from pgan.evaluate import space_results, fingerprints_leak
     lines = []
     for sp in space_results(P):
         aucs = ', '.join(f"{a} {_f(r['auc'], 2)} [{_f(r['auc_ci'][0], 2)}–{_f(r['auc_ci'][1], 2)}]" for a, r in P[sp].items() if a != 'dcr')
@@ -129,7 +129,6 @@ def _reconstruction(r:dict, prov:dict)->str:   # `privacy.pixel.reconstruction` 
 # %% ../nbs/50_report.ipynb #46c37d10
 def _privacy(M:dict, figs:Path)->str:
     P, s = M.get('privacy', {}), ''
-    from pgan.evaluate import space_results
     for sp, res in space_results(P).items():
         rows = [[a, _f(r['auc']), _f(r['auc_ci']), _f(r.get('tpr_at_fpr_0.01')), _f(r.get('auc_vs_external')), _f(r.get('auc_by_patient'))]
                 for a, r in res.items() if a != 'dcr']

@@ -11,7 +11,6 @@ import math, time
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from scipy.special import logsumexp
 from matplotlib.figure import Figure
 from .core import PganError, torch_threads
@@ -139,9 +138,11 @@ def train_toy_gan(data,                     # (N, 2) training points (the member
                  )->dict:                   # samples {epoch: (n_samples, 2)}, epsilon {epoch: ε}, delta, losses (epochs, 2), G, D
     "Train a GAN / WGAN on 2-D points, optionally with DP-SGD on the discriminator; snapshots of samples and ε."
     _check_train(loss, epochs, snapshots, batch_size, len(data), dp)
-    with torch_threads(threads): return _train(data, loss, epochs, snapshots, batch_size, dp, seed, n_samples, hidden, n_hidden, lr, n_critic, clip, gp_weight)
+    with torch_threads(threads):
+        return _train(data, loss=loss, epochs=epochs, snapshots=snapshots, B=batch_size, dp=dp, seed=seed, n_samples=n_samples,
+                      hidden=hidden, n_hidden=n_hidden, lr=lr, n_critic=n_critic, clip=clip, gp_weight=gp_weight)
 
-def _train(data, loss, epochs, snapshots, B, dp, seed, n_samples, hidden, n_hidden, lr, n_critic, clip, gp_weight)->dict:
+def _train(data, *, loss, epochs, snapshots, B, dp, seed, n_samples, hidden, n_hidden, lr, n_critic, clip, gp_weight)->dict:   # `train_toy_gan`'s arguments, checked
     x = torch.as_tensor(np.asarray(data, np.float32)); N = len(x)
     torch.manual_seed(seed)
     G, D = MLPGenerator(hidden=hidden, n_hidden=n_hidden), MLPCritic(hidden=hidden, n_hidden=n_hidden)
@@ -161,7 +162,7 @@ def _train(data, loss, epochs, snapshots, B, dp, seed, n_samples, hidden, n_hidd
                    else torch.randperm(N).split(B)[:steps])
         l_d = l_g = 0.
         for b in batches:
-            l_d += _d_step(D, G, opt_d, x[b], B, loss, dp, sig, C, noise, clip, gp_weight)
+            l_d += _d_step(D, G, opt_d, x[b], B, loss, dp=dp, sig=sig, C=C, noise=noise, clip=clip, gp_weight=gp_weight)
             if dp is not None: acc.step(noise_multiplier=sig, sample_rate=q)
             it += 1
             if it % nc == 0: l_g = _g_step(D, G, opt_g, B, loss)
@@ -170,7 +171,7 @@ def _train(data, loss, epochs, snapshots, B, dp, seed, n_samples, hidden, n_hidd
     out['losses'], out['G'], out['D'] = np.array(out['losses']), G, D
     return out
 
-def _d_step(D, G, opt, xb, B, loss, dp, sig, C, noise, clip, gp_weight)->float:
+def _d_step(D, G, opt, xb, B, loss, *, dp, sig, C, noise, clip, gp_weight)->float:
     "One critic step; returns its loss (real part over the expected batch size under DP)."
     with torch.no_grad(): fake = G(torch.randn(B, 2))
     opt.zero_grad(set_to_none=True)

@@ -13,16 +13,17 @@ __all__ = ['LOSSES', 'ARCHS', 'GAN_ARCHS', 'DCTGAN_PROFILE', 'MOMENTS_PROFILE', 
            'read_metrics']
 
 # %% ../nbs/11_train.ipynb #542a38d9
-import copy, dataclasses, json, math, os, re, shutil, sys, time, warnings
+import copy, json, math, os, re, shutil, time, warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data.distributed import DistributedSampler
 from fastcore.basics import patch
-from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, seed_everything, profile_defaults
+from .core import PganError, PganDataError, atomic_path, atomic_write_text, get_device, progress, profile_defaults
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights, balanced_accuracy
 from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, LowPassDCT, dct_keep, module_device, DCTGenerator, DCTDiscriminator
 
@@ -310,7 +311,6 @@ def epoch_loader(data:TrainData,    # the training set (its epoch seeds the augm
     "A DataLoader over `data` whose order depends only on (seed, epoch); split across ranks when `world` > 1."
     data.set_epoch(epoch)
     if world > 1:
-        from torch.utils.data.distributed import DistributedSampler
         sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=data.seed, drop_last=True)
         sampler.set_epoch(epoch)
     else:

@@ -74,7 +74,7 @@ def main():
     shutil.rmtree(root/'jupyter_execute', ignore_errors=True)   # myst-nb scratch dir
     return rc
 
-GROUPS = ['Data', 'Models & training', 'Evaluation', 'Command line', 'Paper', 'Benchmarks & reliability']
+GROUPS = ['Data', 'Models & training', 'Evaluation', 'Command line', 'For developers', 'Paper', 'Benchmarks & reliability']
 
 def write_sidebar(nbs):
     "nbs/sidebar.yml for Quarto users, grouped like this site's sidebar (settings.ini: custom_sidebar = True)."
@@ -88,7 +88,7 @@ def write_sidebar(nbs):
 def _group(page:str)->str:
     "The sidebar group of a page, from its notebook number (00-09 data, 10-19 models, 20-59 evaluation, ...)."
     n = int(page[:2]) if page[:2].isdigit() else 99
-    return ('Data' if n < 10 else 'Models & training' if n < 20 else 'Evaluation' if n < 60 else 'Command line' if n < 90
+    return ('Data' if n < 10 else 'Models & training' if n < 20 else 'Evaluation' if n < 60 else 'Command line' if n < 65 else 'For developers' if n < 90
             else 'Benchmarks & reliability' if n >= 95 else 'Paper')
 
 def write_readme(nb_path, dest):
