@@ -214,6 +214,7 @@ class _Engine:
         "A reference shift computed before (`reference_shift`), checked against this engine's rows."
         s = torch.as_tensor(shift).to(self.dev, torch.float32)
         if s.shape != (self.d,): raise PganError(f"shift must be the refs' mean, {self.d} values (`reference_shift`), got shape {tuple(s.shape)}")
+        if not bool(torch.isfinite(s).all()): raise PganError("shift holds NaN or infinite values: compute it from finite refs (`reference_shift`)")
         return s
 
     def rows(self, X, s, e, out=None):
@@ -279,7 +280,9 @@ def reference_shift(refs,                   # (n_r, d) or (n_r, ...) numpy array
                     device='auto',          # 'auto' (CUDA when there is one), 'cpu', 'cuda', ...
                    )->torch.Tensor:         # (d,) float32: the mean of the transformed refs
     "The centring shift of every pass against `refs`, computed once: hand it to `neighbor_stats` / `distance_quantile` as `shift` to skip their own pass over the refs (same results, bit for bit)."
-    return _Engine(refs[:1], refs, metric, whitener, device=device).shift
+    shift = _Engine(refs[:1], refs, metric, whitener, device=device).shift
+    if not bool(torch.isfinite(shift).all()): _as_rows(refs, 'refs')   # NaN or inf in the refs: raises naming their rows
+    return shift
 
 # %% ../nbs/21_neighbors.ipynb #f904a907
 def pairwise_distances(queries,                    # (n_q, d) or (n_q, ...) numpy array / torch tensor

@@ -36,7 +36,7 @@ a = ap.parse_args(); torch.set_num_threads(2)
 run = Path(f'runs/quality/{a.run}_s{a.seed}'); D = run/'data'
 tr, ho, ex = (H5Volumes(D/f'{k}.h5') for k in ('train', 'holdout', 'external'))
 Xt, Y = tr[np.arange(tr.n)], tr.regions
-cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=0, epochs=10, patience=5, batch_size=64,
+cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=a.seed, epochs=10, patience=5, batch_size=64,
                         lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
 clf = make_classifier('compact', tr.shape[0], 3); clf.load_state_dict(torch.load(cache, weights_only=True)['members'][0]['state']); clf.eval()
 Ft = classifier_features(clf, Xt)
