@@ -63,6 +63,19 @@ def evaluate_prototype(data, syn, out, threads=2)->dict:
                 cfid=M['fidelity']['classifier']['fid'], spec=M['fidelity']['spectral']['max_abs_log_ratio'],
                 att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'})
 
+def tstr_classifiers(S, ys, holdout, external, seeds, n_classes:int=3)->list:
+    "Single TSTR classifiers (one per seed, a fixed 80/20 split of the synthetic volumes S with classes ys), each tested on the holdout and external `H5Volumes`: balanced accuracies and the external recall per class, as the prototype tools report them."
+    from pgan.data import balanced_accuracy
+    from pgan.utility import train_classifier, predict_proba
+    v = np.random.default_rng(0).permutation(len(S)); t, w = v[len(S) // 5:], v[:len(S) // 5]
+    out, names = [], list(holdout.class_names)
+    for s in seeds:
+        m, _ = train_classifier(S[t], ys[t], S[w], ys[w], n_classes=n_classes, epochs=10, seed=s, show_progress=False)
+        ph, pe = predict_proba(m, holdout).argmax(1), predict_proba(m, external).argmax(1)
+        out.append(dict(seed=s, holdout=balanced_accuracy(holdout.regions, ph, n_classes), external=balanced_accuracy(external.regions, pe, n_classes),
+                        recall_external={names[c]: float((pe[external.regions == c] == c).mean()) for c in range(n_classes)}))
+    return out
+
 def table(rows:dict)->str:
     "One line per recipe: mean ± sd (min) over seeds."
     ms = lambda v: f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}"

@@ -10,12 +10,13 @@ against train (ln ratio in 16 rings), and the external and holdout balanced accu
 
     python tools/remainder_proto.py --seed 0 --json runs/quality/remainder.json   (about 20 minutes on 2 cores)
 """
-import argparse, json, numpy as np, torch
+import argparse, json, sys, numpy as np, torch
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from quality import tstr_classifiers
 from pgan.train import load_checkpoint, build_models
-from pgan.data import balanced_accuracy
 from pgan.data import H5Volumes
-from pgan.utility import make_classifier, classifier_features, train_classifier, predict_proba, trtr_cache_path
+from pgan.utility import make_classifier, classifier_features, train_classifier, trtr_cache_path
 from pgan.fidelity import frechet_distance, radial_power_spectrum
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,12 +67,7 @@ def measure(S):
     F = classifier_features(clf, S)
     out = dict(cfid=frechet_distance(Ft, F), cfid_class={tr.class_names[c]: frechet_distance(Ft[Y == c], F[ys == c]) for c in range(3)},
                spectrum={tr.class_names[c]: np.log(radial_power_spectrum(S[ys == c]) / radial_power_spectrum(Xt[Y == c])).round(3).tolist() for c in range(3)})
-    v = np.random.default_rng(0).permutation(len(S)); t, w = v[len(S) // 5:], v[:len(S) // 5]
-    for s in map(int, a.tstr_seeds.split(',')):
-        m, _ = train_classifier(S[t], ys[t], S[w], ys[w], n_classes=3, epochs=10, seed=s, show_progress=False)
-        ph, pe = predict_proba(m, ho).argmax(1), predict_proba(m, ex).argmax(1)
-        out.setdefault('tstr', []).append(dict(seed=s, holdout=balanced_accuracy(ho.regions, ph, 3), external=balanced_accuracy(ex.regions, pe, 3),
-                                                recall_external={tr.class_names[c]: float((pe[ex.regions == c] == c).mean()) for c in range(3)}))
+    out['tstr'] = tstr_classifiers(S, ys, ho, ex, map(int, a.tstr_seeds.split(',')))
     return out
 
 rows = {}

@@ -19,12 +19,14 @@ accuracy with the external recall per region, as `tools/remainder_proto.py` does
 
     python tools/quality.py --recipes latent_detail --seeds 0 && python tools/texture_var_proto.py --seed 0
 """
-import argparse, json, math
+import argparse, json, sys
 from pathlib import Path
 import numpy as np, torch
+sys.path.insert(0, str(Path(__file__).parent))
+from quality import tstr_classifiers
 from pgan.train import load_checkpoint, build_models
-from pgan.data import H5Volumes, balanced_accuracy
-from pgan.utility import make_classifier, classifier_features, train_classifier, predict_proba, trtr_cache_path
+from pgan.data import H5Volumes
+from pgan.utility import make_classifier, classifier_features, trtr_cache_path
 from pgan.fidelity import frechet_distance
 from pgan.models import code_noise
 
@@ -99,12 +101,7 @@ def sample(J):
 def measure(Sx):
     F = classifier_features(clf, Sx)
     out = dict(cfid=frechet_distance(Ft, F), cfid_class={tr.class_names[c]: frechet_distance(Ft[Y == c], F[ys == c]) for c in range(3)})
-    v = np.random.default_rng(0).permutation(len(Sx)); t, w = v[len(Sx) // 5:], v[:len(Sx) // 5]
-    for s in map(int, a.tstr_seeds.split(',')):
-        m, _ = train_classifier(Sx[t], ys[t], Sx[w], ys[w], n_classes=3, epochs=10, seed=s, show_progress=False)
-        ph_, pe = predict_proba(m, ho).argmax(1), predict_proba(m, ex).argmax(1)
-        out.setdefault('tstr', []).append(dict(seed=s, holdout=balanced_accuracy(ho.regions, ph_, 3), external=balanced_accuracy(ex.regions, pe, 3),
-                                                recall_external={tr.class_names[c]: float((pe[ex.regions == c] == c).mean()) for c in range(3)}))
+    out['tstr'] = tstr_classifiers(Sx, ys, ho, ex, map(int, a.tstr_seeds.split(',')))
     return out
 
 rows = {}
