@@ -225,7 +225,7 @@ def all_finite(x, # a numpy array or torch tensor, any shape
 _VML_OPS = ('sqrt', 'exp', 'log', 'log10', 'log2', 'log1p', 'expm1', 'sin', 'cos', 'tan', 'tanh', 'asin', 'acos', 'atan', 'erf', 'erfc', 'erfinv', 'lgamma')
 
 def warm_math_kernels()->None:
-    "Call torch's elementwise math functions once on a tiny tensor of each float type, in one thread: torch's CPU build runs them through MKL's vector math, whose first call from two threads at once can leave one thread with a low-accuracy variant for that call (float32 `sqrt` off by up to 2.3e-4 relative on half of a distance block, in about one fresh process of five: `21_neighbors`). pgan calls it on import."
+    "Call torch's elementwise math functions once on a tiny tensor of each float type, in one thread: torch's CPU build runs them through MKL's vector math, whose first call from two threads at once can leave one thread with a low-accuracy variant for that call (float32 `sqrt` off by up to 2.3e-4 relative on half of a distance block, in about one fresh process in six: `21_neighbors`). pgan calls it on import."
     with torch.no_grad():
         for dt in (torch.float32, torch.float64):
             x = torch.full((16,), 0.5, dtype=dt)
