@@ -131,7 +131,7 @@ def _add_dp(p):
 
 def _dp_kwargs(args)->dict:
     "The DP settings given on the command line, as `make_config` keywords (None values dropped)."
-    from pgan.train import DP_FIELDS   # here, not at the top: `pgan --help` starts without torch
+    from pgan.config import DP_FIELDS   # here, not at the top: `pgan --help` starts without torch
     kw = {k: getattr(args, k) for k in DP_FIELDS[1:] if getattr(args, k) is not None}
     return dict(dp=True, **kw) if args.dp else kw
 
@@ -189,7 +189,8 @@ def _add_train(sub):
 # %% ../nbs/60_cli.ipynb #d6326708
 def _train_config(args):
     "The run's TrainConfig: from the profile and flags, or from the resumed checkpoint (flags then only extend it)."
-    from pgan.train import make_config, load_checkpoint, TrainConfig
+    from pgan.config import make_config, TrainConfig
+    from pgan.train import load_checkpoint
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
         return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture, detail=args.detail or None, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))

@@ -16,7 +16,8 @@ from torch.utils.data import DataLoader
 from fastcore.basics import patch
 from .core import PganError
 from .models import fit_moment_gaussians, fit_texture_field
-from .train import GANTrainer, BCE_LOSSES, adv_real, adv_fake, clip_weights_   # the adversarial losses' one home
+from .config import BCE_LOSSES, adv_real, adv_fake, clip_weights_   # the adversarial losses' one home
+from .train import GANTrainer
 
 # %% ../nbs/12_dp.ipynb #72afa48f
 ACCOUNTANTS = ('rdp', 'prv')

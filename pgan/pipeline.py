@@ -12,7 +12,9 @@ import numpy as np
 from .core import PganError, atomic_path, atomic_write_json, sha256_file, staged_dir, profile_defaults
 from .data import H5Volumes
 from .phantom import write_phantom
-from .train import GANTrainer, DP_FIELDS, load_checkpoint, make_config, save_volume_grid
+from .config import DP_FIELDS, make_config
+from .callbacks import save_volume_grid
+from .train import GANTrainer, load_checkpoint
 from .generate import LoadedGenerator, generate_h5, generator_figures
 from .evaluate import ATTACK_NAMES, check_request, evaluate, open_sets, parse_gate
 from .report import write_report

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from .core import PganError, torch_threads
 from .models import MLPGenerator, MLPCritic
 from .dp import private_grads, make_accountant, epsilon_of, PoissonBatches
-from .train import adv_real, adv_fake, adv_g_loss, gradient_penalty, clip_weights_   # the adversarial losses' one home
+from .config import adv_real, adv_fake, adv_g_loss, gradient_penalty, clip_weights_   # the adversarial losses' one home
 from .privacy import pairwise_scores, attack_auc
 from .fidelity import mmd2
 

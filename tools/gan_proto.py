@@ -11,7 +11,8 @@
 import argparse, copy, json, time, numpy as np, torch
 from pathlib import Path
 from torch import nn
-from pgan.train import make_config, GANTrainer
+from pgan.config import make_config
+from pgan.train import GANTrainer
 from pgan.data import H5Volumes, write_h5
 import sys; sys.path.insert(0, str(Path(__file__).parent)); from quality import evaluate_prototype
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from torch import nn
 from pgan.train import load_checkpoint, build_models
 from pgan.models import fit_latent_gaussians, fit_moment_gaussians, LatentGenerator
-from pgan.train import public_directions
+from pgan.config import public_directions
 from pgan.data import H5Volumes, write_h5
 import sys; sys.path.insert(0, str(Path(__file__).parent)); from quality import evaluate_prototype
 

@@ -47,7 +47,8 @@ def _append(path:Path, row:dict):
 
 def sweep(recipe:str, epochs:list, root:Path, every:int=None, n:int=2400, seed:int=0):
     "Train `recipe` on root/data/train.h5 and evaluate each training length. latent: one run per length (its second stage is fitted at a run's end); acgan: one run of max(epochs), a checkpoint every `every` epochs."
-    from pgan.train import GANTrainer, make_config
+    from pgan.config import make_config
+    from pgan.train import GANTrainer
     from pgan.generate import generate_h5
     d = root/'data'
     def one(ck:Path, run:Path, e:int, train_s:float):

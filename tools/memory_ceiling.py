@@ -10,7 +10,8 @@ import argparse, json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from quality import summarise
-from pgan.train import GANTrainer, make_config
+from pgan.config import make_config
+from pgan.train import GANTrainer
 from pgan.generate import generate_h5
 from pgan.evaluate import evaluate
 

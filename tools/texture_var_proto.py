@@ -33,6 +33,7 @@ from pgan.models import code_noise
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seed', type=int, default=0); ap.add_argument('--run', default='latent_detail')
 ap.add_argument('--modes', default='0,2', help='numbers of variation modes to compare (0: none)'); ap.add_argument('--per-class', action='store_true', help='modes fitted per class instead of pooled over the classes'); ap.add_argument('--rings', type=int, default=12)
+ap.add_argument('--shrink', default=None, help="instead of modes: weights w of the class spectra against the pooled one, amp = pooled^(1-w) * class^w (comma-separated)")
 ap.add_argument('--tstr-seeds', default='0,1,2'); ap.add_argument('--json', type=Path, default=Path('runs/quality/texture_var.json'))
 a = ap.parse_args(); torch.set_num_threads(2)
 run = Path(f'runs/quality/{a.run}_s{a.seed}'); D = run/'data'
@@ -78,12 +79,16 @@ for k in range(3):
 ys = np.random.default_rng(a.seed + 100).choice(3, 2400, p=np.bincount(Y, minlength=3) / len(Y))
 code = G.make_z(torch.as_tensor(ys), generator=torch.Generator().manual_seed(a.seed + 100))
 
+n_cls = torch.as_tensor(np.bincount(Y, minlength=3) / len(Y))
+pooled_amp = (torch.einsum('k,kchw->chw', n_cls.float(), tex.class_amp ** 2)).sqrt()   # the class-pooled power spectrum
+
 @torch.no_grad()
-def sample(J):
+def sample(J, w=1.0):
     out = []
     for s in range(0, len(code), 256):
         c = code[s:s + 256]; xh = G.decoder(G.latents(c)); noise = code_noise(c, (C, H, W), stream=4)
         amp = torch.einsum('nk,kchw->nchw', c[:, :3], tex.class_amp)
+        if w != 1.0: amp = pooled_amp.clamp_min(1e-12) ** (1 - w) * amp.clamp_min(1e-12) ** w
         if J and a.per_class:
             k = c[:, :3].argmax(1).numpy(); e = code_noise(c, (J,), stream=6).double()
             L_ = torch.as_tensor(np.stack([lam_k[j][:J] for j in k])); P_ = torch.as_tensor(np.stack([phi_k[j][:, :J].T for j in k]))   # (n, J), (n, J, rings)
@@ -105,7 +110,11 @@ def measure(Sx):
     return out
 
 rows = {}
-for J in map(int, a.modes.split(',')):
+for w in ([] if a.shrink is None else map(float, a.shrink.split(','))):
+    r = rows[f"spectra pooled^(1-w) class^w, w={w}, white remainder"] = measure(sample(0, w))
+    print(f"w={w}: cFID {r['cfid']:6.2f} (" + ' '.join(f'{k[:4]} {v:.1f}' for k, v in r['cfid_class'].items()) + ') TSTR hold/ext (recall C/T/L) '
+          + ' '.join(f"{t['holdout']:.3f}/{t['external']:.3f} ({'/'.join(f'{v:.2f}' for v in t['recall_external'].values())})" for t in r['tstr']), flush=True)
+for J in ([] if a.shrink is not None else map(int, a.modes.split(','))):
     r = rows[f"class spectra, white remainder, {J} variation modes{' per class' if a.per_class else ''}"] = measure(sample(J))
     print(f"J={J}: cFID {r['cfid']:6.2f} (" + ' '.join(f'{k[:4]} {v:.1f}' for k, v in r['cfid_class'].items()) + ') TSTR hold/ext (recall C/T/L) '
           + ' '.join(f"{t['holdout']:.3f}/{t['external']:.3f} ({'/'.join(f'{v:.2f}' for v in t['recall_external'].values())})" for t in r['tstr']), flush=True)
