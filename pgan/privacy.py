@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from matplotlib.figure import Figure
 from .core import PganError
 from .neighbors import neighbor_stats, distance_quantile
-from .utility import rank_auc   # the rank formula of every bootstrap AUC
+from .stats import rank_auc   # the rank formula of every bootstrap AUC
 
 # %% ../nbs/32_privacy.ipynb #4c59fbdb
 def _rows(X, name:str)->np.ndarray:

@@ -66,7 +66,7 @@ def evaluate_prototype(data, syn, out, threads=2)->dict:
 def tstr_classifiers(S, ys, holdout, external, seeds, n_classes:int=3)->list:
     "Single TSTR classifiers (one per seed, a fixed 80/20 split of the synthetic volumes S with classes ys), each tested on the holdout and external `H5Volumes`: balanced accuracies and the external recall per class, as the prototype tools report them."
     from pgan.data import balanced_accuracy
-    from pgan.utility import train_classifier, predict_proba
+    from pgan.classifiers import train_classifier, predict_proba
     v = np.random.default_rng(0).permutation(len(S)); t, w = v[len(S) // 5:], v[:len(S) // 5]
     out, names = [], list(holdout.class_names)
     for s in seeds:

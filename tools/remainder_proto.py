@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from quality import tstr_classifiers
 from pgan.train import load_checkpoint, build_models
 from pgan.data import H5Volumes
-from pgan.utility import make_classifier, classifier_features, train_classifier, trtr_cache_path
+from pgan.classifiers import make_classifier, classifier_features, train_classifier
+from pgan.utility import trtr_cache_path
 from pgan.fidelity import frechet_distance, radial_power_spectrum
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

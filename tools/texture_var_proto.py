@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from quality import tstr_classifiers
 from pgan.train import load_checkpoint, build_models
 from pgan.data import H5Volumes
-from pgan.utility import make_classifier, classifier_features, trtr_cache_path
+from pgan.classifiers import make_classifier, classifier_features
+from pgan.utility import trtr_cache_path
 from pgan.fidelity import frechet_distance
 from pgan.models import code_noise
 
