@@ -324,7 +324,11 @@ class _Acc:
 
 def _median(full:torch.Tensor, n:int)->torch.Tensor:
     "numpy's median of the first n sorted values of each row (the excluded +inf sort last)."
-    b = full.kthvalue(n // 2 + 1, dim=1).values                              # the upper middle value by selection: no sort of the rows
+    if full.device.type == 'cpu':                                            # numpy's introselect: about 5 × faster than `kthvalue` here
+        p = np.partition(full.numpy(), n // 2, axis=1)                       # the upper middle value in place, the smaller ones before it
+        b = p[:, n // 2].astype(np.float64)
+        return torch.from_numpy(b if n % 2 else (p[:, :n // 2].max(1).astype(np.float64) + b) / 2)   # the lower middle: the largest of those before it
+    b = full.kthvalue(n // 2 + 1, dim=1).values                              # on a GPU: selection by torch, no sort of the rows
     if n % 2: return b.double()
     below = full < b[:, None]                                               # the lower middle value: the largest below b, or b itself
     a = torch.where(below, full, -math.inf).max(1).values                   # when fewer than n/2 values lie below it (ties at b)
