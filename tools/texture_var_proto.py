@@ -14,10 +14,15 @@ white, and samples the same 2,400 codes with and without a low-rank model of tha
 - a synthetic volume's spectrum: its class's, times exp(½ Σ_j a_j φ_j − ¼ Σ_j λ_j φ_j²) per ring, a_j ~ N(0, λ_j)
   (the second term keeps the expected power per ring).
 
+With --shrink w1,w2,... it instead samples the same codes with each class's amplitude spectrum pulled towards the
+class-pooled one, pooled^(1−w) · class^w (no variation modes; `98_release_quality`, "Halfway between the pooled and
+the class texture spectra").
+
 It prints, per variant, the classifier FID (all, per class) and three single TSTR classifiers' holdout and external balanced
 accuracy with the external recall per region, as `tools/remainder_proto.py` does, and writes them to --json.
 
     python tools/quality.py --recipes latent_detail --seeds 0 && python tools/texture_var_proto.py --seed 0
+    python tools/texture_var_proto.py --seed 0 --shrink 0,0.5 --json runs/quality/shrink_s0.json
 """
 import argparse, json, sys
 from pathlib import Path
