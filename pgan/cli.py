@@ -82,7 +82,8 @@ def _add_phantom(sub):
     p.add_argument('--no-preview', action='store_true', help='do not write preview.png')
     p.set_defaults(func=cmd_phantom)
 
-def cmd_phantom(args)->int:
+def cmd_phantom(args, # the parsed `pgan phantom` flags (argparse `Namespace`)
+               )->int: # exit status
     "Run `pgan phantom`: write the three splits and a preview grid into `args.out`."
     from pgan.phantom import write_phantom
     from pgan.pipeline import write_preview
@@ -201,7 +202,8 @@ def _train_config(args):
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
     return TrainConfig(**kw)
 
-def cmd_train(args)->int:
+def cmd_train(args, # the parsed `pgan train` flags (argparse `Namespace`)
+             )->int: # exit status
     "Run `pgan train`."
     from pgan.train import GANTrainer, init_distributed
     from pgan.data import H5Volumes
@@ -245,7 +247,8 @@ def _add_generate(sub):
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
     p.set_defaults(func=cmd_generate)
 
-def cmd_generate(args)->int:
+def cmd_generate(args, # the parsed `pgan generate` flags (argparse `Namespace`)
+                )->int: # exit status
     "Run `pgan generate`."
     from pgan.generate import generate_h5, LoadedGenerator
     import time
@@ -301,7 +304,8 @@ def _say_copies(M:dict):
     if fp: print(f"fingerprints: AUC {fp['auc']:.3f} [{fp['auc_ci'][0]:.3f}, {fp['auc_ci'][1]:.3f}], {fp['n_leaked']} of {fp['n_patients']['train']} training patients reproduced")
     for w in P.get('warnings', []): print(f"warning: {w}")
 
-def cmd_evaluate(args)->int:
+def cmd_evaluate(args, # the parsed `pgan evaluate` flags (argparse `Namespace`)
+                )->int: # exit status: 0, or 3 when the release gate fails
     "Run `pgan evaluate`; exit 3 when the gate fails."
     from pgan.evaluate import evaluate, open_sets, parse_gate, check_request, check_generator, check_fingerprints
     from pgan.generate import LoadedGenerator
@@ -368,7 +372,8 @@ def _add_run(sub):
     _add_dp(p)
     p.set_defaults(func=cmd_run)
 
-def cmd_run(args)->int:
+def cmd_run(args, # the parsed `pgan run` flags (argparse `Namespace`)
+           )->int: # exit status: 0, or 3 when the release gate fails
     "Run `pgan run`; exit 3 when the gate fails."
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,

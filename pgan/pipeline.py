@@ -20,7 +20,9 @@ from .evaluate import ATTACK_NAMES, check_request, evaluate, open_sets, parse_ga
 from .report import write_report
 
 # %% ../nbs/55_pipeline.ipynb #4b2a22b3
-def stage_key(params:dict, *inputs:str)->str:
+def stage_key(params:dict, # the stage's parameters (JSON-serialisable; others by `str`)
+              *inputs:str, # the keys of the stages it reads
+             )->str: # 16 hex digits
     "A short hash of a stage's parameters and its inputs' keys."
     blob = json.dumps([params, list(inputs)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

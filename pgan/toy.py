@@ -265,7 +265,8 @@ def noise_sweep(kind:str='ring',                  # toy data: 'unimodal' or 'rin
         res['rows'].append(row); res['samples'][float(s)] = x; res['privacy'][float(s)] = p
     return res
 
-def sweep_table(rows:list)->str:  # one line per σ
+def sweep_table(rows:list, # `noise_sweep`'s rows, one per σ
+               )->str:     # one line per σ
     "The sweep's numbers as a fixed-width text table."
     h = f"{'σ':>5} {'ε':>8} {'loglik':>8} {'modes':>5} {'in 3sd':>6} {'MMD²':>8} {'AUC':>6} {'95% CI':>13} {'d_mem':>6} {'d_non':>6} {'s':>5}"
     return '\n'.join([h] + [f"{r['sigma']:5g} {r['epsilon']:8.2f} {r['loglik']:8.2f} {r['modes_covered']:5d} {r['high_quality']:6.3f} {r['mmd2']:8.4f} "

@@ -426,7 +426,8 @@ def init_distributed()->tuple:
     if backend == 'nccl': torch.cuda.set_device(local)
     return rank, world, (f'cuda:{local}' if backend == 'nccl' else 'cpu')
 
-def weights_checksum(*models)->float:
+def weights_checksum(*models, # the networks whose parameters are summed
+                    )->float:
     "A float64 checksum of all parameters (equal on every rank when the ranks are in sync)."
     return float(sum(p.detach().double().sum().item() + p.detach().double().abs().sum().item() for m in models for p in m.parameters()))
 

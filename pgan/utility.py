@@ -255,7 +255,8 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
         return out
 
 # %% ../nbs/31_utility.ipynb #7316ed1b
-def utility_figures(result:dict)->dict:   # {'utility_confusion': Figure, 'utility_roc': Figure}
+def utility_figures(result:dict, # a `utility_eval` result
+                   )->dict:      # {'utility_confusion': Figure, 'utility_roc': Figure}
     "Confusion matrices and ROC curves of every protocol (columns) on every test set (rows) of a `utility_eval` result."
     protos = [p for p in ('trtr', 'tstr', 'mixed') if p in result]
     tests = ['holdout'] + (['external'] if 'external' in result['trtr'] else [])
