@@ -16,7 +16,8 @@ white, and samples the same 2,400 codes with and without a low-rank model of tha
 
 With --shrink w1,w2,... it instead samples the same codes with each class's amplitude spectrum pulled towards the
 class-pooled one, pooled^(1−w) · class^w (no variation modes; `98_release_quality`, "Halfway between the pooled and
-the class texture spectra").
+the class texture spectra"). With --eb, the weight is chosen per class and ring by the data instead
+(empirical Bayes: d² / (d² + s²)).
 
 It prints, per variant, the classifier FID (all, per class) and three single TSTR classifiers' holdout and external balanced
 accuracy with the external recall per region, as `tools/remainder_proto.py` does, and writes them to --json.
@@ -40,6 +41,7 @@ ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seed', type=int, default=0); ap.add_argument('--run', default='latent_detail')
 ap.add_argument('--modes', default='0,2', help='numbers of variation modes to compare (0: none)'); ap.add_argument('--per-class', action='store_true', help='modes fitted per class instead of pooled over the classes'); ap.add_argument('--rings', type=int, default=12)
 ap.add_argument('--shrink', default=None, help="instead of modes: weights w of the class spectra against the pooled one, amp = pooled^(1-w) * class^w (comma-separated)")
+ap.add_argument('--eb', action='store_true', help="instead of modes: each class's spectrum shrunk to the pooled one ring by ring, by an empirical-Bayes weight d²/(d² + s²): d the class's log-power offset from the pooled spectrum, s² the within-class variance of the volumes' log power at that ring")
 ap.add_argument('--tstr-seeds', default='0,1,2'); ap.add_argument('--json', type=Path, default=Path('runs/quality/texture_var.json'))
 a = ap.parse_args(); torch.set_num_threads(2)
 run = Path(f'runs/quality/{a.run}_s{a.seed}'); D = run/'data'
@@ -88,13 +90,24 @@ code = G.make_z(torch.as_tensor(ys), generator=torch.Generator().manual_seed(a.s
 n_cls = torch.as_tensor(np.bincount(Y, minlength=3) / len(Y))
 pooled_amp = (torch.einsum('k,kchw->chw', n_cls.float(), tex.class_amp ** 2)).sqrt()   # the class-pooled power spectrum
 
+def eb_weights():
+    "Per class and ring: d² / (d² + s²), d = ln(mean class power / mean pooled power) over the ring, s² = the within-class variance of the volumes' ring log power (less sampling)."
+    P_k = torch.zeros(3, a.rings, dtype=torch.float64).index_add_(1, ring_t.flatten(), (tex.class_amp.double() ** 2).sum(1).flatten(1))
+    P_0 = torch.zeros(a.rings, dtype=torch.float64).index_add_(0, ring_t.flatten(), (pooled_amp.double() ** 2).sum(0).flatten())
+    d = (P_k / P_0).log().numpy()
+    s2 = np.stack([np.clip(Dv[Y == k].var(0) - 1 / m_ring, 0, None) for k in range(3)])
+    return d ** 2 / (d ** 2 + s2 + 1e-12)
+
 @torch.no_grad()
 def sample(J, w=1.0):
     out = []
     for s in range(0, len(code), 256):
         c = code[s:s + 256]; xh = G.decoder(G.latents(c)); noise = code_noise(c, (C, H, W), stream=4)
         amp = torch.einsum('nk,kchw->nchw', c[:, :3], tex.class_amp)
-        if w != 1.0: amp = pooled_amp.clamp_min(1e-12) ** (1 - w) * amp.clamp_min(1e-12) ** w
+        if isinstance(w, np.ndarray):   # per class and ring (empirical Bayes)
+            wk = torch.as_tensor(w, dtype=torch.float32)[:, ring_t][c[:, :3].argmax(1)][:, None]   # (n, 1, H, W)
+            amp = pooled_amp.clamp_min(1e-12) ** (1 - wk) * amp.clamp_min(1e-12) ** wk
+        elif w != 1.0: amp = pooled_amp.clamp_min(1e-12) ** (1 - w) * amp.clamp_min(1e-12) ** w
         if J and a.per_class:
             k = c[:, :3].argmax(1).numpy(); e = code_noise(c, (J,), stream=6).double()
             L_ = torch.as_tensor(np.stack([lam_k[j][:J] for j in k])); P_ = torch.as_tensor(np.stack([phi_k[j][:, :J].T for j in k]))   # (n, J), (n, J, rings)
@@ -120,7 +133,12 @@ for w in ([] if a.shrink is None else map(float, a.shrink.split(','))):
     r = rows[f"spectra pooled^(1-w) class^w, w={w}, white remainder"] = measure(sample(0, w))
     print(f"w={w}: cFID {r['cfid']:6.2f} (" + ' '.join(f'{k[:4]} {v:.1f}' for k, v in r['cfid_class'].items()) + ') TSTR hold/ext (recall C/T/L) '
           + ' '.join(f"{t['holdout']:.3f}/{t['external']:.3f} ({'/'.join(f'{v:.2f}' for v in t['recall_external'].values())})" for t in r['tstr']), flush=True)
-for J in ([] if a.shrink is not None else map(int, a.modes.split(','))):
+if a.eb:
+    EBW = eb_weights(); print("empirical-Bayes weights per class (rows) and ring:"); print(np.round(EBW, 2))
+    r = rows["spectra shrunk to the pooled one by empirical-Bayes weights, white remainder"] = measure(sample(0, EBW))
+    print(f"EB: cFID {r['cfid']:6.2f} (" + ' '.join(f'{k[:4]} {v:.1f}' for k, v in r['cfid_class'].items()) + ') TSTR hold/ext (recall C/T/L) '
+          + ' '.join(f"{t['holdout']:.3f}/{t['external']:.3f} ({'/'.join(f'{v:.2f}' for v in t['recall_external'].values())})" for t in r['tstr']), flush=True)
+for J in ([] if a.shrink is not None or a.eb else map(int, a.modes.split(','))):
     r = rows[f"class spectra, white remainder, {J} variation modes{' per class' if a.per_class else ''}"] = measure(sample(J))
     print(f"J={J}: cFID {r['cfid']:6.2f} (" + ' '.join(f'{k[:4]} {v:.1f}' for k, v in r['cfid_class'].items()) + ') TSTR hold/ext (recall C/T/L) '
           + ' '.join(f"{t['holdout']:.3f}/{t['external']:.3f} ({'/'.join(f'{v:.2f}' for v in t['recall_external'].values())})" for t in r['tstr']), flush=True)
