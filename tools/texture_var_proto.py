@@ -41,6 +41,7 @@ ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--seed', type=int, default=0); ap.add_argument('--run', default='latent_detail')
 ap.add_argument('--modes', default='0,2', help='numbers of variation modes to compare (0: none)'); ap.add_argument('--per-class', action='store_true', help='modes fitted per class instead of pooled over the classes'); ap.add_argument('--rings', type=int, default=12)
 ap.add_argument('--shrink', default=None, help="instead of modes: weights w of the class spectra against the pooled one, amp = pooled^(1-w) * class^w (comma-separated)")
+ap.add_argument('--keep-field', action='store_true', help='keep the checkpoint\'s remainder field (default: the remainder drawn white)')
 ap.add_argument('--eb', action='store_true', help="instead of modes: each class's spectrum shrunk to the pooled one ring by ring, by an empirical-Bayes weight d²/(d² + s²): d the class's log-power offset from the pooled spectrum, s² the within-class variance of the volumes' log power at that ring")
 ap.add_argument('--tstr-seeds', default='0,1,2'); ap.add_argument('--json', type=Path, default=Path('runs/quality/texture_var.json'))
 a = ap.parse_args(); torch.set_num_threads(2)
@@ -52,7 +53,8 @@ cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fra
 clf = make_classifier('compact', tr.shape[0], 3); clf.load_state_dict(torch.load(cache, weights_only=True)['members'][0]['state']); clf.eval()
 Ft = classifier_features(clf, Xt)
 ck = load_checkpoint(run/'train'/'checkpoint.pt'); G, E = build_models(dict(ck['model']))
-G.load_state_dict(ck['G']); E.load_state_dict(ck['D']); G.eval(); E.eval(); G.remainder_chol.zero_()   # the remainder drawn white
+G.load_state_dict(ck['G']); E.load_state_dict(ck['D']); G.eval(); E.eval()
+if not a.keep_field: G.remainder_chol.zero_()   # the remainder drawn white
 tex, (C, H, W) = G.ctex, tuple(tr.shape)
 fy, fx = np.meshgrid(np.fft.fftfreq(H), np.fft.fftfreq(W), indexing='ij')
 ring = np.minimum((np.hypot(fy, fx) / (np.sqrt(0.5) + 1e-9) * a.rings).astype(int), a.rings - 1)   # 2-D frequency rings, every slice frequency
