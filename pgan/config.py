@@ -63,6 +63,7 @@ class TrainConfig:
     latent_down:int = 3           # latent arch: halvings from the image to the latent map (fewer when the image is small: `conv_layout`)
     clip_residual:float = 0.25    # moments arch: public bound on a code's distance from its class mean, as an RMS pixel value (× √(C·H·W)); larger residuals are shortened to it
     texture:bool = False          # latent arch: add the content texture, whose local SD the decoded volume sets (`ContentTexture`, fitted once at the end); moments arch (not under DP): add the class-independent texture field above the code's band (`fit_texture_field`); both on by default without DP
+    texture_bands:int = 3         # latent arch with its texture: rings of 2-D frequency, each with its own SD map from the decoded volume and a level per volume (`ContentTexture`), so the grain, not only its level, follows the content (`98_release_quality`); 1: one SD map (the default before it)
     dct_share:float = 0.25        # moments arch: share of each image axis's frequencies in the DCT code (`dct_keep`; at most 4,096 coefficients)
     auto_directions:bool = False  # archs moments and latent without DP: keep `public_directions` of the training patients (z_dim is the ceiling) and model what they leave out by independent noise per code value (a factor model)
     patients_per_direction:int = 8  # with auto_directions: one principal direction per this many training patients (`public_directions`); more patients per direction keep fewer of the training set's particulars in the release (`98_release_quality`)
@@ -108,11 +109,13 @@ class TrainConfig:
         if self.latent_down != 3 and self.arch != 'latent': raise PganError(f"latent_down sets the autoencoder of arch 'latent': arch {self.arch!r} has none; leave it out")
         if self.patients_per_direction != 8 and not (self.arch in ('latent', 'moments') and self.auto_directions):
             raise PganError("patients_per_direction sets how many directions a factor model keeps (archs 'latent' and 'moments' without DP and without z_dim): leave it out")
+        if self.texture_bands != 3 and not (self.arch == 'latent' and self.texture):
+            raise PganError("texture_bands sets the content texture of arch 'latent' (on by default without DP): leave it out, or leave out no-texture")
         if self.detail and not (self.arch == 'latent' and self.texture and self.auto_directions):
             raise PganError("detail refines arch 'latent' with its texture and its factor model (the demo default): leave out detail, or no-texture and z_dim")
         if self.memorise and self.arch != 'latent': raise PganError(f"memorise keeps arch 'latent''s training latents: arch {self.arch!r} has none; leave it out")
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
-        for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down', 'patients_per_direction'):
+        for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down', 'patients_per_direction', 'texture_bands'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise PganError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
         if self.lr <= 0 or self.time_scale <= 0: raise PganError("lr and time_scale must be positive")
         if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1): raise PganError(f"ema must be a decay in [0, 1), got {self.ema!r}")

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
-           'ContentTexture', 'fit_content_texture', 'LatentGenerator', 'fit_latent_gaussians', 'ResidualSpectrum',
-           'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field', 'debias_eigenvalues', 'fit_moment_gaussians',
-           'fit_class_covariances', 'fit_remainder_field', 'fit_memory', 'mlp', 'MLPGenerator', 'MLPCritic',
-           'DCTGenerator', 'DCTDiscriminator']
+           'band_masks', 'ContentTexture', 'fit_content_texture', 'LatentGenerator', 'fit_latent_gaussians',
+           'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field', 'debias_eigenvalues',
+           'fit_moment_gaussians', 'fit_class_covariances', 'fit_remainder_field', 'fit_memory', 'mlp', 'MLPGenerator',
+           'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -173,31 +173,58 @@ def code_noise(code:torch.Tensor, # (N, ...) generator inputs
 
 
 # %% ../nbs/10_models.ipynb #1112f64b
+def band_masks(size,      # (H, W)
+               bands:int=1, # rings; 1: one mask that keeps everything
+              )->torch.Tensor: # (bands, 1, H, W) of 0/1, summing to 1 at every frequency
+    "Hard rings of 2-D spatial frequency (every slice frequency in each), an octave apart from the top: 3 bands split at 1/4 and 1/2 of the highest radius."
+    if not (isinstance(bands, int) and bands >= 1): raise PganError(f"bands must be a positive integer, got {bands!r}")
+    H, W = size
+    fy, fx = torch.meshgrid(torch.fft.fftfreq(H, dtype=torch.float64), torch.fft.fftfreq(W, dtype=torch.float64), indexing='ij')
+    rad = torch.hypot(fy, fx) / math.sqrt(0.5)                       # 0 at DC, 1 at the corner
+    edges = [0.] + [0.5 * 2. ** -(bands - 2 - b) for b in range(bands - 1)] + [math.inf]
+    return torch.stack([((rad >= lo) & (rad < hi)).float() for lo, hi in zip(edges[:-1], edges[1:])])[:, None]
+
 class ContentTexture(nn.Module):
-    "Texture whose local SD follows the content: a small CNN maps a (decoded) volume to the log SD of the residual per pixel; the noise has the standardised residual's 3-D power spectrum (`amp`; 0: not fitted, no texture), each class's own with `n_classes` (`class_amp`)."
+    "Texture whose local SD follows the content: a small CNN maps a (decoded) volume to the log SD of the residual per pixel (per frequency band with `bands`, shifted per volume with `volume_level`); the noise has the standardised residual's 3-D power spectrum (`amp`; 0: not fitted, no texture), each class's own with `n_classes` (`class_amp`)."
     def __init__(self,
                  n_channels:int,   # C
                  size,             # (H, W)
                  width:int=32,     # channels of the net (it works at half resolution)
-                 n_classes:int=0): # K > 0: a spectrum per class (level and correlations), mixed by the class weights given to `forward`
+                 n_classes:int=0,  # K > 0: a spectrum per class (level and correlations), mixed by the class weights given to `forward`
+                 bands:int=1,      # rings of 2-D frequency (`band_masks`), each with its own SD map: the grain, not only the level, follows the content
+                 volume_level:bool=False): # add to each band's log SD an offset per volume, from the net's features pooled over the whole volume
         super().__init__()
         H, W = size
         act = lambda: nn.LeakyReLU(0.2)
         self.net = nn.Sequential(nn.Conv2d(n_channels, width, 4, 2, 1), act(), nn.Conv2d(width, width, 3, 1, 1), act(),
-                                 nn.Conv2d(width, width, 3, 1, 2, dilation=2), act(), nn.Conv2d(width, n_channels, 3, 1, 1),
+                                 nn.Conv2d(width, width, 3, 1, 2, dilation=2), act(), nn.Conv2d(width, bands * n_channels, 3, 1, 1),
                                  nn.Upsample(size=(H, W), mode='bilinear', align_corners=False))
-        self.register_buffer('amp', torch.zeros(n_channels, H, W))   # amplitude spectrum (3-D FFT) of the residual / its predicted SD, all classes pooled
+        self.bands, self.volume_level = bands, volume_level
+        self.register_buffer('masks', band_masks((H, W), bands), persistent=False)
+        if volume_level:   # modules only when on: older checkpoints keep loading
+            self.pool = nn.Sequential(nn.Conv2d(width, width, 3, 2, 1), act(), nn.Conv2d(width, width, 3, 2, 1), act())
+            self.head = nn.Linear(2 * width, bands * n_channels)
+        self.register_buffer('amp', torch.zeros(n_channels, H, W))   # amplitude spectrum (3-D FFT) of the residual / its predicted SD, all classes pooled (each band's in its ring)
         self.n_classes = n_classes
         if n_classes: self.register_buffer('class_amp', torch.zeros(n_classes, n_channels, H, W))   # the same per class (only when on: older checkpoints keep loading)
-    def log_sd(self, x): return self.net(x)
+    def log_sd(self, x):
+        "(n, bands, C, H, W): the log SD of each band of the residual at each pixel."
+        f = self.net[:-2](x); o = self.net[-2](f)
+        if self.volume_level: g = self.pool(f); o = o + self.head(torch.cat([g.mean((2, 3)), g.amax((2, 3))], 1))[:, :, None, None]
+        return self.net[-1](o).unflatten(1, (self.bands, -1))
+    def split(self, r):
+        "(n, C, H, W) → (n, bands, C, H, W): `r`'s part in each band (itself with one band)."
+        if self.bands == 1: return r[:, None]
+        return torch.fft.ifftn(torch.fft.fftn(r, dim=(-3, -2, -1))[:, None] * self.masks, dim=(-3, -2, -1)).real
     def forward(self,
                 x,             # (n, C, H, W) decoded volumes
                 noise,         # (n, C, H, W) standard normal
                 classes=None): # (n, K) class weights (one-hot or mixed): each row's spectrum with `n_classes`; None: the pooled one
-        "The texture for `x`: `noise` coloured by the spectrum, times the predicted SD."
+        "The texture for `x`: `noise` coloured by the spectrum, each band times its predicted SD."
         amp = self.amp if classes is None or not self.n_classes else torch.einsum('nk,kchw->nchw', classes.to(self.class_amp), self.class_amp)
-        t = torch.fft.ifftn(torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp, dim=(-3, -2, -1)).real
-        return t * self.log_sd(x).exp()
+        f = torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp
+        t = torch.fft.ifftn(f[:, None] * self.masks if self.bands > 1 else f[:, None], dim=(-3, -2, -1)).real
+        return (t * self.log_sd(x).exp()).sum(1)
 
 def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
                         pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded[, (n,) classes: needed with `n_classes`]); called epochs + 2 times
@@ -205,29 +232,30 @@ def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
                         lr:float=2e-3,       # Adam learning rate
                         seed:int=0,          # initialisation and order of updates
                        )->ContentTexture:
-    "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel), then `amp` (and each class's `class_amp`) from the residuals divided by the predicted SD."
+    "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel and band), then `amp` (and each class's `class_amp`) from each band of the residuals divided by its predicted SD."
     if epochs < 1: raise PganError(f"epochs must be a positive integer, got {epochs!r}")
     with torch.random.fork_rng(devices=[]):   # a fresh start from `seed`, the caller's random state untouched
         torch.manual_seed(seed)
-        for m in tex.net:
-            if hasattr(m, 'reset_parameters'): m.reset_parameters()
-    n = s2 = 0
+        for m in tex.modules():
+            if m is not tex and hasattr(m, 'reset_parameters'): m.reset_parameters()
+    if tex.volume_level: nn.init.zeros_(tex.head.weight); nn.init.zeros_(tex.head.bias)   # the offsets start at 0
+    n, s2 = 0, torch.zeros(tex.bands, dtype=torch.float64)
     with torch.no_grad():
-        for _, r, *_ in pairs(): n += r.numel(); s2 += float((r.double() ** 2).sum())
+        for _, r, *_ in pairs(): n += r.numel(); s2 += tex.split(r).double().pow(2).sum((0, 2, 3, 4))
     if n == 0: raise PganError("the content texture needs at least one residual")
-    with torch.no_grad(): tex.net[-2].bias.fill_(0.5 * math.log(max(s2 / n, 1e-12)))   # start at the residual's overall SD
-    opt = torch.optim.Adam(tex.net.parameters(), lr)
+    with torch.no_grad(): tex.net[-2].bias.copy_((0.5 * (s2 / n).clamp_min(1e-12).log()).float().repeat_interleave(tex.amp.shape[0]))   # start at each band's overall SD
+    opt = torch.optim.Adam(tex.parameters(), lr)
     tex.train()
     for _ in range(epochs):
         for xh, r, *_ in pairs():
-            ls = tex.log_sd(xh); loss = (ls + 0.5 * r ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r; 0, e^ls) up to a constant
+            ls = tex.log_sd(xh); loss = (ls + 0.5 * tex.split(r) ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r_b; 0, e^ls) up to a constant
             opt.zero_grad(); loss.backward(); opt.step()
     tex.eval(); K = tex.n_classes
     P, m = torch.zeros(max(K, 1), *tex.amp.shape, dtype=torch.float64), torch.zeros(max(K, 1), dtype=torch.float64)
     with torch.no_grad():
         for xh, r, *y in pairs():
             if K and not y: raise PganError("a texture with a spectrum per class needs the classes of the residuals: pairs must give (decoded, residual, classes)")
-            p = torch.fft.fftn(r / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2
+            p = (torch.fft.fftn(tex.split(r) / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2 * tex.masks).sum(1)   # each band's spectrum in its own ring
             if K: k = torch.as_tensor(y[0], dtype=torch.long); P.index_add_(0, k, p.double()); m += torch.bincount(k, minlength=K)
             else: P[0] += p.sum(0).double(); m[0] += len(r)
         spec = lambda p, c: (p / (c * math.prod(tex.amp.shape))).sqrt().float()
@@ -249,6 +277,7 @@ class LatentGenerator(nn.Module):
                  code_remainder:bool=False,  # add independent noise per code value for the variance the principal directions leave out (`fit_moment_gaussians`)
                  content_texture:bool=False, # add texture whose local SD the decoded volume sets (`ContentTexture`, `fit_content_texture`)
                  class_texture:bool=False,   # with `content_texture`: each class's own texture spectrum, mixed by the code's class weights
+                 texture_bands:int=1,        # with `content_texture`: rings of frequency, each with its own SD map and a per-volume level (`ContentTexture`); 1: one SD map
                  remainder_field:bool=False, # with `code_remainder`: the remainder's noise correlated across a latent map's channels and positions (`fit_remainder_field`)
                  memory:int=0):              # a positive control that memorises: this many training latents kept, each sample one of its class's (`fit_memory`; 0: none)
         super().__init__()
@@ -275,7 +304,7 @@ class LatentGenerator(nn.Module):
             c_, h_, w_ = self.latent_shape
             self.register_buffer('remainder_chol', torch.zeros(h_, w_, c_, c_, 2))
         self.content_texture = content_texture
-        if content_texture: self.ctex = ContentTexture(n_channels, self.size, n_classes=n_classes if class_texture else 0)   # a submodule only when on: older checkpoints keep loading
+        if content_texture: self.ctex = ContentTexture(n_channels, self.size, n_classes=n_classes if class_texture else 0, bands=texture_bands, volume_level=texture_bands > 1)   # a submodule only when on: older checkpoints keep loading
         self.memory = int(memory)
         if self.memory:   # (memory, d) latents and their classes
             self.register_buffer('memory_z', torch.zeros(self.memory, d)); self.register_buffer('memory_class', torch.full((self.memory,), -1, dtype=torch.long))

@@ -118,7 +118,7 @@ def model_spec(self:GANTrainer)->dict:
         return dict(arch='latent', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width,
                     z_dim=min(c.z_dim, self.public_directions()) if c.auto_directions else c.z_dim, latent_channels=c.latent_channels,
                     **({} if c.latent_down == 3 else {'latent_down': c.latent_down}),   # checkpoints without the key: 3
-                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **(dict(remainder_field=True, class_texture=True) if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}))
+                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **({'texture_bands': c.texture_bands} if c.texture and c.texture_bands > 1 else {}), **(dict(remainder_field=True, class_texture=True) if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}))
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                 norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes, **({'projection': True} if c.projection else {}))
 
@@ -140,7 +140,7 @@ def build_models(spec:dict, # `model_spec`'s dict, as stored in a checkpoint
     if spec.get('arch') == 'latent':
         ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'], spec.get('latent_down', 3))
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim'],
-                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), memory=spec.get('memory', 0)), ae.encoder
+                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), texture_bands=spec.get('texture_bands', 1), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), memory=spec.get('memory', 0)), ae.encoder
     G = Generator(spec['n_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['z_dim'], spec['norm_g'])
     D = Discriminator(spec['d_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['norm_d'], projection=spec.get('projection', False))
     return G, D
@@ -274,15 +274,16 @@ def fit_latent(self:GANTrainer,
     if G.memory: fit_memory(G, Z, y)   # the memorising control: its samples are the training latents themselves
     if texture and G.content_texture:
         enc, dev, gen = self.D, self.device, torch.Generator().manual_seed(self.cfg.seed)
+        tb, ep = (32, 8) if G.ctex.bands > 1 else (64, 4)   # bands with a level per volume: more, smaller steps (the level is learnt from the whole volume)
         def decoded(xs, ys):   # (decoded, residual, class): each class gets its own texture spectrum (`class_texture`)
             with torch.no_grad(): x = xs.to(dev); xh = G.decoder(enc(x))
             return xh, x - xh, ys
         if 2 * len(self.train_ds) * math.prod(self.shape) * 4 <= self.cfg.preload_gib * 2 ** 30:   # decode once, keep the pairs in memory
             P = [decoded(x, c) for x, c in DataLoader(self.train_ds, batch_size=batch_size)]
             Xh, Rs, Ys = (torch.cat([p[j] for p in P]) for j in range(3)); del P
-            pairs = lambda: ((Xh[i], Rs[i], Ys[i]) for i in torch.randperm(len(Xh), generator=gen).split(64))
-        else: pairs = lambda: (decoded(x, c) for x, c in DataLoader(self.train_ds, batch_size=64, shuffle=True, generator=gen))
-        with torch.enable_grad(): fit_content_texture(G.ctex, pairs, seed=self.cfg.seed)
+            pairs = lambda: ((Xh[i], Rs[i], Ys[i]) for i in torch.randperm(len(Xh), generator=gen).split(tb))
+        else: pairs = lambda: (decoded(x, c) for x, c in DataLoader(self.train_ds, batch_size=tb, shuffle=True, generator=gen))
+        with torch.enable_grad(): fit_content_texture(G.ctex, pairs, epochs=ep, seed=self.cfg.seed)
     self.D.train(was)
 
 # %% ../nbs/11_train.ipynb #b4ff95a7

@@ -13,7 +13,8 @@ import numpy as np
 
 RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan': ['--arch', 'acgan', '--ema', '0'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs), sampled from G itself
-    'latent': ['--arch', 'latent'],   # the latent arch now: autoencoder (12 epochs) + a factor model of its latents (one direction per 8 training patients + independent noise per latent value, `public_directions`) + the content texture (`ContentTexture`, `10_models`)
+    'latent': ['--arch', 'latent'],   # the latent arch now: autoencoder (12 epochs) + a factor model of its latents (one direction per 8 training patients + independent noise per latent value, `public_directions`) + the content texture in three frequency bands, each with its SD map and a level per volume (`ContentTexture`, `10_models`)
+    'latent_b1': ['--arch', 'latent', '--texture-bands', '1'],   # the latent default until pgan 0.8: the content texture with one SD map (its grain pooled over the classes: the cervical volumes got the thoracic and lumbar grain, classifier FID 24.7)
     'latent_detail': ['--arch', 'latent', '--detail'],   # the same + the remainder correlated across the latent map and each class's own texture spectrum (`TrainConfig.detail`): classifier FID 5.9 against 24.7, TSTR/TRTR 0.88 against 0.93
     'latent_d2': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15'],   # the same 1,024 latent values as a 4 x 16 x 16 map (sharper reconstructions; 15 epochs in the time of 12): alone its white remainder decodes to blotches (seed 0: TSTR/TRTR 0.80, cervical recall 0.49)
     'latent_d2_detail': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15', '--detail'],   # the finer map with --detail: TSTR/TRTR 0.94, classifier FID 9.1, spectrum 0.22 over 3 seeds, but thoracic recall 0.71 and DOMIAS above chance on seed 0 (98_release_quality)

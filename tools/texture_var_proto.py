@@ -66,7 +66,7 @@ def ring_logpower(X, y):
     "Per volume: log mean power of its standardised residual over its class's spectrum, per ring."
     out = []
     for s in range(0, len(X), 128):
-        x = torch.as_tensor(X[s:s + 128]); xh = G.decoder(E(x)); r = (x - xh) / tex.log_sd(xh).exp()
+        x = torch.as_tensor(X[s:s + 128]); xh = G.decoder(E(x)); r = (x - xh) / tex.log_sd(xh)[:, 0].exp()
         p = torch.fft.fftn(r, dim=(-3, -2, -1)).abs() ** 2 / tex.class_amp[torch.as_tensor(y[s:s + 128])].clamp_min(1e-12) ** 2
         q = torch.zeros(len(x), a.rings, dtype=torch.float64).index_add_(1, ring_t.flatten(), p.sum(1).flatten(1).double())
         out.append((q / torch.as_tensor(m_ring)).log())
@@ -121,7 +121,7 @@ def sample(J, w=1.0):
             logg = 0.5 * coef @ ph - 0.25 * torch.as_tensor(lam[:J]) @ ph ** 2            # (n, rings)
             amp = amp * logg[:, ring_t].exp().float()[:, None]
         t = torch.fft.ifftn(torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp, dim=(-3, -2, -1)).real
-        out.append((xh + t * tex.log_sd(xh).exp()).clamp(-1, 1))
+        out.append((xh + t * tex.log_sd(xh)[:, 0].exp()).clamp(-1, 1))
     return torch.cat(out).numpy()
 
 def measure(Sx):
