@@ -26,15 +26,12 @@ balanced accuracy with the external recall per region, as `tools/texture_var_pro
 This prototype became the library's texture (`ContentTexture(bands=3, volume_level=True)`, `TrainConfig.texture_bands`;
 `98_release_quality`, "Grain that follows the content").
 """
-import argparse, json, math, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 sys.path.insert(0, str(Path(__file__).parent))
-from quality import tstr_classifiers
-from pgan.train import load_checkpoint, build_models
-from pgan.data import H5Volumes
-from pgan.classifiers import make_classifier, classifier_features
-from pgan.utility import trtr_cache_path
+from quality import tstr_classifiers, load_trained_run
+from pgan.classifiers import classifier_features
 from pgan.fidelity import frechet_distance, spectral_deviation
 from pgan.models import code_noise
 
@@ -46,16 +43,8 @@ ap.add_argument('--volume-level', action='store_true', help='add a per-volume of
 ap.add_argument('--keep-field', action='store_true', help="keep the checkpoint's remainder field (default: the remainder drawn white)")
 ap.add_argument('--tstr-seeds', default='0,1,2'); ap.add_argument('--json', type=Path, default=None)
 a = ap.parse_args(); torch.set_num_threads(2)
-run = Path(f'runs/quality/{a.run}_s{a.seed}'); D = run/'data'
-tr, ho, ex = (H5Volumes(D/f'{k}.h5') for k in ('train', 'holdout', 'external'))
-Xt, Y = tr[np.arange(tr.n)], tr.regions
-cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=a.seed, epochs=10, patience=5, batch_size=64,
-                        lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
-clf = make_classifier('compact', tr.shape[0], 3); clf.load_state_dict(torch.load(cache, weights_only=True)['members'][0]['state']); clf.eval()
-Ft = classifier_features(clf, Xt)
-ck = load_checkpoint(run/'train'/'checkpoint.pt'); G, E = build_models(dict(ck['model']))
-G.load_state_dict(ck['G']); E.load_state_dict(ck['D']); G.eval(); E.eval()
-if not a.keep_field: G.remainder_chol.zero_()
+run = Path(f'runs/quality/{a.run}_s{a.seed}')
+tr, ho, ex, Xt, Y, clf, Ft, G, E = load_trained_run(run, a.seed, a.keep_field)
 C, H, W = tuple(tr.shape)
 fy, fx = np.meshgrid(np.fft.fftfreq(H), np.fft.fftfreq(W), indexing='ij')
 rad = np.hypot(fy, fx) / np.sqrt(0.5)                 # 0 at DC, 1 at the corner

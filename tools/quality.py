@@ -77,6 +77,24 @@ def tstr_classifiers(S, ys, holdout, external, seeds, n_classes:int=3)->list:
                         recall_external={names[c]: float((pe[external.regions == c] == c).mean()) for c in range(n_classes)}))
     return out
 
+def load_trained_run(run, seed, keep_field=False):
+    "A `make quality` run folder's data, its cached real-trained region classifier (the first member) with the training set's features, and its trained latent model (G, encoder) in eval mode: what the second-stage prototypes start from. Unless `keep_field`, the remainder is drawn white."
+    import torch
+    from pgan.data import H5Volumes
+    from pgan.train import load_checkpoint, build_models
+    from pgan.classifiers import make_classifier, classifier_features
+    from pgan.utility import trtr_cache_path
+    D = run/'data'
+    tr, ho, ex = (H5Volumes(D/f'{k}.h5') for k in ('train', 'holdout', 'external'))
+    Xt, Y = tr[np.arange(tr.n)], tr.regions
+    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, patience=5, batch_size=64,
+                            lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
+    clf = make_classifier('compact', tr.shape[0], 3); clf.load_state_dict(torch.load(cache, weights_only=True)['members'][0]['state']); clf.eval()
+    ck = load_checkpoint(run/'train'/'checkpoint.pt'); G, E = build_models(dict(ck['model']))
+    G.load_state_dict(ck['G']); E.load_state_dict(ck['D']); G.eval(); E.eval()
+    if not keep_field: G.remainder_chol.zero_()
+    return tr, ho, ex, Xt, Y, clf, classifier_features(clf, Xt), G, E
+
 def table(rows:dict)->str:
     "One line per recipe: mean ± sd (min) over seeds."
     ms = lambda v: f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}"

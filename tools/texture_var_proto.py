@@ -29,11 +29,8 @@ import argparse, json, sys
 from pathlib import Path
 import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).parent))
-from quality import tstr_classifiers
-from pgan.train import load_checkpoint, build_models
-from pgan.data import H5Volumes
-from pgan.classifiers import make_classifier, classifier_features
-from pgan.utility import trtr_cache_path
+from quality import tstr_classifiers, load_trained_run
+from pgan.classifiers import classifier_features
 from pgan.fidelity import frechet_distance
 from pgan.models import code_noise
 
@@ -45,16 +42,8 @@ ap.add_argument('--keep-field', action='store_true', help='keep the checkpoint\'
 ap.add_argument('--eb', action='store_true', help="instead of modes: each class's spectrum shrunk to the pooled one ring by ring, by an empirical-Bayes weight d²/(d² + s²): d the class's log-power offset from the pooled spectrum, s² the within-class variance of the volumes' log power at that ring")
 ap.add_argument('--tstr-seeds', default='0,1,2'); ap.add_argument('--json', type=Path, default=Path('runs/quality/texture_var.json'))
 a = ap.parse_args(); torch.set_num_threads(2)
-run = Path(f'runs/quality/{a.run}_s{a.seed}'); D = run/'data'
-tr, ho, ex = (H5Volumes(D/f'{k}.h5') for k in ('train', 'holdout', 'external'))
-Xt, Y = tr[np.arange(tr.n)], tr.regions
-cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=a.seed, epochs=10, patience=5, batch_size=64,
-                        lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
-clf = make_classifier('compact', tr.shape[0], 3); clf.load_state_dict(torch.load(cache, weights_only=True)['members'][0]['state']); clf.eval()
-Ft = classifier_features(clf, Xt)
-ck = load_checkpoint(run/'train'/'checkpoint.pt'); G, E = build_models(dict(ck['model']))
-G.load_state_dict(ck['G']); E.load_state_dict(ck['D']); G.eval(); E.eval()
-if not a.keep_field: G.remainder_chol.zero_()   # the remainder drawn white
+run = Path(f'runs/quality/{a.run}_s{a.seed}')
+tr, ho, ex, Xt, Y, clf, Ft, G, E = load_trained_run(run, a.seed, a.keep_field)
 tex, (C, H, W) = G.ctex, tuple(tr.shape)
 fy, fx = np.meshgrid(np.fft.fftfreq(H), np.fft.fftfreq(W), indexing='ij')
 ring = np.minimum((np.hypot(fy, fx) / (np.sqrt(0.5) + 1e-9) * a.rings).astype(int), a.rings - 1)   # 2-D frequency rings, every slice frequency
