@@ -349,7 +349,7 @@ def _add_run(sub):
     p = sub.add_parser('run', help='the main job: data -> train -> generate -> evaluate -> report',
                        description='Run the whole pipeline into --out; a rerun skips what is done and resumes an interrupted training.')
     p.add_argument('--out', required=True, type=Path, help='run folder')
-    p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 8 min on 2 CPU cores)')
+    p.add_argument('--profile', choices=['quick', 'demo', 'paper'], default='demo', help='size of the job (default demo: about 9 min on 2 CPU cores)')
     p.add_argument('--data-dir', type=Path, help='folder with your train.h5, holdout.h5 [, external.h5] (default: the phantom)')
     p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (latent for demo, acgan for quick and paper; with --dp, moments for demo and acgan for quick and paper)")
     p.add_argument('--texture', action=argparse.BooleanOptionalAction, help=_TEXTURE_HELP)

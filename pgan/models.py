@@ -212,19 +212,19 @@ class ContentTexture(nn.Module):
         f = self.net[:-2](x); o = self.net[-2](f)
         if self.volume_level: g = self.pool(f); o = o + self.head(torch.cat([g.mean((2, 3)), g.amax((2, 3))], 1))[:, :, None, None]
         return self.net[-1](o).unflatten(1, (self.bands, -1))
+    def _bands(self, f):
+        "(n, C, H, W) 3-D spectrum → (n, bands, C, H, W): the volume of each band."
+        return torch.fft.ifftn(f[:, None] * self.masks if self.bands > 1 else f[:, None], dim=(-3, -2, -1)).real
     def split(self, r):
         "(n, C, H, W) → (n, bands, C, H, W): `r`'s part in each band (itself with one band)."
-        if self.bands == 1: return r[:, None]
-        return torch.fft.ifftn(torch.fft.fftn(r, dim=(-3, -2, -1))[:, None] * self.masks, dim=(-3, -2, -1)).real
+        return r[:, None] if self.bands == 1 else self._bands(torch.fft.fftn(r, dim=(-3, -2, -1)))
     def forward(self,
                 x,             # (n, C, H, W) decoded volumes
                 noise,         # (n, C, H, W) standard normal
                 classes=None): # (n, K) class weights (one-hot or mixed): each row's spectrum with `n_classes`; None: the pooled one
         "The texture for `x`: `noise` coloured by the spectrum, each band times its predicted SD."
         amp = self.amp if classes is None or not self.n_classes else torch.einsum('nk,kchw->nchw', classes.to(self.class_amp), self.class_amp)
-        f = torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp
-        t = torch.fft.ifftn(f[:, None] * self.masks if self.bands > 1 else f[:, None], dim=(-3, -2, -1)).real
-        return (t * self.log_sd(x).exp()).sum(1)
+        return (self._bands(torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp) * self.log_sd(x).exp()).sum(1)
 
 def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
                         pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded[, (n,) classes: needed with `n_classes`]); called epochs + 2 times
