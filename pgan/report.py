@@ -71,8 +71,9 @@ def _verdict(M:dict)->str:
         lines.append(f"<li><b>{sp}</b> fidelity: MMD² {_f(r.get('mmd2_rbf'), 4)}, FID {_f(r.get('fid'), 2)}, density {_f(r.get('density'), 2)}, coverage {_f(r.get('coverage'), 2)}, authenticity {_f(r.get('authenticity'), 2)}</li>")
     U = M.get('utility', {})
     if U.get('trtr') and U.get('tstr'):
+        g = U.get('gan_test'); gt = f"; the real-trained classifiers recognise {_f(g['balanced_accuracy'], 2)} of the synthetic volumes' classes (real holdout {_f(g['floor']['balanced_accuracy'], 2)})" if g else ''
         lines.append(f"<li><b>utility</b> balanced accuracy on the holdout set, trained on synthetic {_f(U['tstr'].get('balanced_accuracy'), 3)} {_f(U['tstr'].get('balanced_accuracy_ci'))}"
-                     f" vs on real {_f(U['trtr'].get('balanced_accuracy'), 3)} {_f(U['trtr'].get('balanced_accuracy_ci'))}; TSTR / TRTR {_f(U.get('ratio_tstr_trtr'), 2)} (paper 0.93)</li>")
+                     f" vs on real {_f(U['trtr'].get('balanced_accuracy'), 3)} {_f(U['trtr'].get('balanced_accuracy_ci'))}; TSTR / TRTR {_f(U.get('ratio_tstr_trtr'), 2)} (paper 0.93){gt}</li>")
     if M.get('dp'): lines.append(f"<li><b>differential privacy</b>: ε = {_f(M['dp'].get('epsilon'), 2)} at δ = {_f(M['dp'].get('delta'), 6)}</li>")
     return f'<div class="verdict {cls}">{gate}<ul>{"".join(lines)}</ul><p class="muted">AUC 0.5 = the attack cannot tell members from non-members; 1.0 = it always can.</p></div>'
 
@@ -165,6 +166,10 @@ def _utility(M:dict, figs:Path)->str:
         s += f". TSTR / TRTR on the {'external' if 'external' in U['trtr'] else 'holdout'} set: {_f(e, 2)}; the paper (external): 0.830 / 0.893 = 0.93.</p>"
     isa = U.get('inception_score_analogue', {})
     if isa: s += f"<p>Inception-Score analogue of the synthetic set with the real-trained classifier: {_f(isa.get('mean'), 2)} ± {_f(isa.get('std'), 2)} (maximum {_f(isa.get('max'), 0)}; the holdout set: {_f(isa.get('holdout', {}).get('mean'), 2)}).</p>"
+    g = U.get('gan_test')
+    if g: s += (f"<p>GAN-test: the real-trained classifiers recognise {_f(g['balanced_accuracy'], 2)} {_f(g.get('balanced_accuracy_ci'))} of the synthetic volumes' classes (balanced; "
+                + ', '.join(f"{html.escape(k)} {_f(v, 2)}" for k, v in g['per_class_recall'].items()) + f"), {_f(g['floor']['balanced_accuracy'], 2)} of the real holdout's "
+                + '(' + ', '.join(f"{html.escape(k)} {_f(v, 2)}" for k, v in g['floor']['per_class_recall'].items()) + "): a low share means volumes that do not look like their class, whatever TSTR says.</p>")
     for name in ('utility_confusion.png', 'utility_roc.png', 'utility_diversity.png'):
         if (figs/name).exists(): s += _img(figs/name, name[:-4].replace('_', ' '))
     return s

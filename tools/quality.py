@@ -19,6 +19,7 @@ RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'latent_d2': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15'],   # the same 1,024 latent values as a 4 x 16 x 16 map (sharper reconstructions; 15 epochs in the time of 12): alone its white remainder decodes to blotches (seed 0: TSTR/TRTR 0.80, cervical recall 0.49)
     'latent_d2_detail': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15', '--detail'],   # the finer map with --detail: TSTR/TRTR 0.94, classifier FID 9.1, spectrum 0.22 over 3 seeds, but thoracic recall 0.71 and DOMIAS above chance on seed 0 (98_release_quality)
     'latent_d2_detail_p16': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15', '--detail', '--patients-per-direction', '16'],   # the same with one factor direction per 16 training patients instead of 8 (7 directions on the demo phantom's 120 patients instead of 15): the second stage keeps fewer of the training set's particulars (98_release_quality)
+    'latent_c4': ['--arch', 'latent', '--latent-channels', '4'],   # the default with a 4 x 8 x 8 latent map (256 values of a 9 x 64 x 64 volume) instead of 16 x 8 x 8: the factor model's independent remainder is a smaller share of each latent (98_release_quality)
     'latent_p16': ['--arch', 'latent', '--patients-per-direction', '16'],   # the default with one factor direction per 16 training patients
     'latent_means': ['--arch', 'latent', '--z-dim', '64', '--no-texture', '--epochs', '15'],   # the latent arch as first measured: autoencoder (15 epochs) + one Gaussian per class in 64 PCA components of its latents, decoded means (its former noise model, `latent_texture` in the stored table, is gone: it buried the anatomy in noise)
     'moments': ['--arch', 'moments', '--z-dim', '64', '--dct-share', '0.25', '--no-texture'],    # class Gaussians of low-frequency DCT codes from their exact moments (the DP method of `12_dp` without noise: its code and 64 directions)
@@ -51,7 +52,9 @@ def summarise(folder):
                 spectral=Fd['spectral']['max_abs_log_ratio'], spectral_floor=Fd['spectral']['floor']['holdout']['max_abs_log_ratio'],
                 spectral_external=Fd['spectral']['floor'].get('external', {}).get('max_abs_log_ratio'),
                 attacks={a: dict(auc=r['auc'], ci=r['auc_ci']) for a, r in P.items() if a != 'dcr'},
-                exact_copies=M['privacy']['exact_copies'], train_seconds=sum(h['seconds'] for h in hist), epochs=len(hist))
+                exact_copies=M['privacy']['exact_copies'], train_seconds=sum(h['seconds'] for h in hist), epochs=len(hist),
+                **({'gan_test': U['gan_test']['balanced_accuracy'], 'gan_test_recall': U['gan_test']['per_class_recall'],
+                    'gan_test_floor': U['gan_test']['floor']['balanced_accuracy']} if 'gan_test' in U else {}))   # the real-trained classifiers on the synthetic set (`31_utility`)
 
 def evaluate_prototype(data, syn, out, threads=2)->dict:
     "Evaluate a prototype's synthetic file `syn` against the run folder's data/ as `make quality` does (pixel space, region classifiers); the numbers the prototype tools print."
@@ -98,8 +101,8 @@ def load_trained_run(run, seed, keep_field=False):
 def table(rows:dict)->str:
     "One line per recipe: mean ± sd (min) over seeds."
     ms = lambda v: f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}"
-    lines = ['| recipe | seeds | TSTR/TRTR external: mean ± sd (worst) | holdout | TSTR recall per class (external, mean) | classifier FID (holdout floor) | spectral max abs ln ratio (floor; external) | pixel attacks whose AUC CI lies above 0.5 (seeds) | exact copies | train s |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+    lines = ['| recipe | seeds | TSTR/TRTR external: mean ± sd (worst) | holdout | TSTR recall per class (external, mean) | classifier FID (holdout floor) | spectral max abs ln ratio (floor; external) | pixel attacks whose AUC CI lies above 0.5 (seeds) | exact copies | train s | GAN-test: real-trained classifiers on the synthetic set (holdout floor) |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for r, S in rows.items():
         g = lambda k: [s[k] for s in S]
         rec = {c: np.mean([s['recall_external'][c] for s in S]) for c in S[0]['recall_external']}
@@ -108,7 +111,8 @@ def table(rows:dict)->str:
         lines.append(f"| {r} | {len(S)} | {ms(g('ratio_external'))} ({min(g('ratio_external')):.3f}) | {ms(g('ratio_holdout'))} | "
                      + ', '.join(f'{c} {v:.2f}' for c, v in rec.items())
                      + f" | {ms(g('classifier_fid'))} ({np.mean(g('classifier_fid_floor')):.2f}) | {ms(g('spectral'))} ({np.mean(g('spectral_floor')):.2f}; {np.mean(g('spectral_external')):.2f})"
-                     + f" | {leaks} | {sum(g('exact_copies'))} | {np.mean(g('train_seconds')):.0f} |")
+                     + f" | {leaks} | {sum(g('exact_copies'))} | {np.mean(g('train_seconds')):.0f} | "
+                     + (f"{ms(g('gan_test'))} ({np.mean(g('gan_test_floor')):.2f}) |" if all('gan_test' in s for s in S) else '– |'))
     return '\n'.join(lines)
 
 if __name__ == '__main__':

@@ -1,0 +1,100 @@
+"""Where the latent release's class fidelity is lost: the factor model's independent remainder (prototype, not the library).
+
+Two parts, on the `make quality` runs of a recipe (default `latent_c16`: the 16 × 8 × 8 latent map, the default before
+the 4-channel one), the autoencoder and texture never retrained:
+
+  --part decompose  the first TRTR classifier of the run's cached ensemble (trained on real volumes only) classifies
+                    300 volumes per class made five ways — the training latents decoded (+ texture), the model's
+                    samples, and samples whose part in the factor directions or whose remainder outside them is a
+                    training latent's own — and prints the share it recognises per class (GAN-test, `31_utility`)
+  --part gan_test   GAN-test of runs evaluated before `utility_eval` reported it: the run's cached TRTR ensemble (mean
+                    probability of its 3 classifiers) on the run's synthetic set, as `utility_eval` now computes it
+  --part variants   the second stage changed (remainder × s: `rem<s>`; k directions instead of `public_directions`:
+                    `z<k>`), 2,400 volumes generated as `pgan run` does, TSTR with the pipeline's protocol (3 classifiers,
+                    10 epochs, the cached TRTR ensemble); `--attacks` also runs the pixel attacks (`evaluate_prototype`)
+
+    python tools/remainder_share.py --part decompose --seeds 0,1
+    python tools/remainder_share.py --part gan_test --recipe latent_c16 --seeds 0,1,2,3,4
+    python tools/remainder_share.py --part variants --seeds 1,3 --variants rem0.5,rem0.75,z30 [--attacks]
+"""
+import argparse, json, sys, time
+from pathlib import Path
+import numpy as np, torch
+sys.path.insert(0, str(Path(__file__).parent))
+from quality import load_trained_run, evaluate_prototype
+from second_stage import moments
+from pgan.classifiers import predict_proba
+from pgan.generate import LoadedGenerator, generate_h5
+from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances
+from pgan.utility import utility_eval
+
+def decompose(run, seed):
+    "Share of each class the real-trained classifier recognises, for five ways of making the latents."
+    tr, ho, ex, Xt, Y, clf, Ft, G, E = load_trained_run(run, seed, keep_field=True)
+    with torch.no_grad(): Z = torch.cat([E(torch.as_tensor(Xt[i:i+256])) for i in range(0, len(Xt), 256)]).flatten(1)
+    rng = np.random.default_rng(0); idx = np.concatenate([rng.choice(np.nonzero(Y == k)[0], 300) for k in range(3)]); y = Y[idx]
+    gen = torch.Generator().manual_seed(0); code = G.make_z(torch.as_tensor(y), generator=gen)
+    B, mu = G.basis, G.latent_mean
+    par = lambda A: ((A - mu) @ B.T) @ B            # the part in the factor directions
+    rem = lambda A: (A - mu) - par(A)               # the remainder outside them
+    out = {}
+    with torch.no_grad():
+        Zs, Zt = G.latents(code).flatten(1), Z[idx]
+        ways = dict(training_latents=Zt, samples=Zs, true_factor_sampled_remainder=mu + par(Zt) + rem(Zs), sampled_factor_true_remainder=mu + par(Zs) + rem(Zt))
+        for k, A in ways.items():
+            X = G.decoder(A.view(len(A), *G.latent_shape)); X = (X + G.ctex(X, torch.randn(X.shape, generator=gen))).clamp(-1, 1)
+            p = predict_proba(clf, X.numpy()).argmax(1)
+            out[k] = [round(float(np.mean(p[y == c] == c)), 3) for c in range(3)]
+        p = predict_proba(clf, Xt[idx]).argmax(1); out['real_volumes'] = [round(float(np.mean(p[y == c] == c)), 3) for c in range(3)]
+        out['norm_remainder_factor'] = [round(float(rem(Zt).norm(dim=1).mean()), 2), round(float(par(Zt).norm(dim=1).mean()), 2)]
+    return out
+
+def gan_test(run, seed):
+    "The balanced share and the share per class of the run's synthetic volumes that its cached TRTR ensemble recognises."
+    from pgan.data import H5Volumes
+    from pgan.classifiers import make_classifier
+    from pgan.utility import trtr_cache_path
+    tr, syn = H5Volumes(run/'data'/'train.h5'), H5Volumes(run/'synthetic'/'synthetic.h5')
+    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, patience=5, batch_size=64,
+                            lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
+    P = []
+    for m in torch.load(cache, weights_only=True)['members']:
+        c = make_classifier('compact', tr.shape[0], len(tr.class_names)); c.load_state_dict(m['state']); c.eval(); P.append(predict_proba(c, syn))
+    p, y = np.mean(P, 0).argmax(1), syn.regions
+    rec = [float(np.mean(p[y == k] == k)) for k in range(len(tr.class_names))]
+    return dict(gan_test=round(float(np.mean(rec)), 3), per_class=[round(r, 3) for r in rec])
+
+def variant(run, v):
+    "The run's generator with its second stage changed as `v` says."
+    g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
+    if v.startswith('rem'): G.remainder_sd.mul_(float(v[3:])); return g
+    from pgan.train import load_checkpoint, build_models
+    from pgan.data import H5Volumes
+    ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
+    t = H5Volumes(run/'data'/'train.h5'); Y = t.regions.astype(int)
+    with torch.no_grad(): Z = torch.cat([E(torch.as_tensor(t[np.arange(i, min(i + 256, t.n))])) for i in range(0, t.n, 256)]).flatten(1).double()
+    G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, int(v[1:]), code_remainder=True, content_texture=True, texture_bands=G.ctex.bands)
+    G2.ctex.load_state_dict(G.ctex.state_dict()); n, M, S = moments(Z, Y, G.n_classes)
+    fit_moment_gaussians(G2, n, M.numpy(), S); fit_class_covariances(G2, Z, Y); g.G = G2.eval()
+    return g
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--part', choices=('decompose', 'gan_test', 'variants'), required=True); ap.add_argument('--recipe', default='latent_c16')
+    ap.add_argument('--seeds', default='0,1'); ap.add_argument('--variants', default='rem0.5,rem0.75,z30'); ap.add_argument('--attacks', action='store_true')
+    ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--scratch', default='runs/quality/remainder_share', type=Path)
+    a = ap.parse_args(); torch.set_num_threads(2)
+    for v in a.variants.split(','):
+        if not ((v.startswith('rem') and v[3:].replace('.', '', 1).isdigit()) or (v[:1] == 'z' and v[1:].isdigit())): sys.exit(f"unknown variant {v!r}: use rem<scale> or z<directions>")
+    for s in (int(s) for s in a.seeds.split(',')):
+        run = a.quality/f'{a.recipe}_s{s}'
+        if a.part != 'variants': r = dict(recipe=a.recipe, seed=s, **(decompose if a.part == 'decompose' else gan_test)(run, s)); print(json.dumps(r), flush=True); continue
+        for v in a.variants.split(','):
+            t = time.time(); out = a.scratch/f'{a.recipe}_{v}_s{s}'; out.mkdir(parents=True, exist_ok=True)
+            generate_h5(variant(run, v), out/'synthetic.h5', n=2400, seed=s, show_progress=False)
+            D = run/'data'
+            U = utility_eval(D/'train.h5', D/'holdout.h5', out/'synthetic.h5', D/'external.h5', seed=s, n_boot=200, epochs=10, n_models=3, cache_dir=a.quality/'.cache', show_progress=False)
+            r = dict(recipe=a.recipe, variant=v, seed=s, ratio_external=round(U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'], 3),
+                     recall_external={k: round(x, 3) for k, x in U['tstr']['external']['per_class_recall'].items()}, gan_test=round(U['gan_test']['balanced_accuracy'], 3))
+            if a.attacks: r['attacks'] = evaluate_prototype(D, out/'synthetic.h5', out/'eval')['att']
+            r['seconds'] = round(time.time() - t); print(json.dumps(r), flush=True)
