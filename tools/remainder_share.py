@@ -1,7 +1,7 @@
 """Where the latent release's class fidelity is lost: the factor model's independent remainder (prototype, not the library).
 
-Two parts, on the `make quality` runs of a recipe (default `latent_c16`: the 16 × 8 × 8 latent map, the default before
-the 4-channel one), the autoencoder and texture never retrained:
+Three parts, on the `make quality` runs of a recipe (default `latent`: the demo default, its 16 × 8 × 8 latent map),
+the autoencoder and texture never retrained:
 
   --part decompose  the first TRTR classifier of the run's cached ensemble (trained on real volumes only) classifies
                     300 volumes per class made five ways — the training latents decoded (+ texture), the model's
@@ -14,7 +14,7 @@ the 4-channel one), the autoencoder and texture never retrained:
                     10 epochs, the cached TRTR ensemble); `--attacks` also runs the pixel attacks (`evaluate_prototype`)
 
     python tools/remainder_share.py --part decompose --seeds 0,1
-    python tools/remainder_share.py --part gan_test --recipe latent_c16 --seeds 0,1,2,3,4
+    python tools/remainder_share.py --part gan_test --seeds 0,1,2,3,4
     python tools/remainder_share.py --part variants --seeds 1,3 --variants rem0.5,rem0.75,z30 [--attacks]
 """
 import argparse, json, sys, time
@@ -80,7 +80,7 @@ def variant(run, v):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--part', choices=('decompose', 'gan_test', 'variants'), required=True); ap.add_argument('--recipe', default='latent_c16')
+    ap.add_argument('--part', choices=('decompose', 'gan_test', 'variants'), required=True); ap.add_argument('--recipe', default='latent')
     ap.add_argument('--seeds', default='0,1'); ap.add_argument('--variants', default='rem0.5,rem0.75,z30'); ap.add_argument('--attacks', action='store_true')
     ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--scratch', default='runs/quality/remainder_share', type=Path)
     a = ap.parse_args(); torch.set_num_threads(2)
