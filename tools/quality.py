@@ -20,6 +20,7 @@ RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'latent_d2_detail': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15', '--detail'],   # the finer map with --detail: TSTR/TRTR 0.94, classifier FID 9.1, spectrum 0.22 over 3 seeds, but thoracic recall 0.71 and DOMIAS above chance on seed 0 (98_release_quality)
     'latent_d2_detail_p16': ['--arch', 'latent', '--latent-down', '2', '--latent-channels', '4', '--epochs', '15', '--detail', '--patients-per-direction', '16'],   # the same with one factor direction per 16 training patients instead of 8 (7 directions on the demo phantom's 120 patients instead of 15): the second stage keeps fewer of the training set's particulars (98_release_quality)
     'latent_c4': ['--arch', 'latent', '--latent-channels', '4'],   # the default with a 4 x 8 x 8 latent map (256 values of a 9 x 64 x 64 volume) instead of 16 x 8 x 8: the factor model's independent remainder is a smaller share of each latent (98_release_quality)
+    'latent_c4_p12': ['--arch', 'latent', '--latent-channels', '4', '--patients-per-direction', '12'],   # the 4-channel map with one factor direction per 12 training patients (10 on the demo phantom instead of 15): a candidate that keeps fewer of the training set's particulars
     'latent_p16': ['--arch', 'latent', '--patients-per-direction', '16'],   # the default with one factor direction per 16 training patients
     'latent_means': ['--arch', 'latent', '--z-dim', '64', '--no-texture', '--epochs', '15'],   # the latent arch as first measured: autoencoder (15 epochs) + one Gaussian per class in 64 PCA components of its latents, decoded means (its former noise model, `latent_texture` in the stored table, is gone: it buried the anatomy in noise)
     'moments': ['--arch', 'moments', '--z-dim', '64', '--dct-share', '0.25', '--no-texture'],    # class Gaussians of low-frequency DCT codes from their exact moments (the DP method of `12_dp` without noise: its code and 64 directions)
@@ -80,19 +81,27 @@ def tstr_classifiers(S, ys, holdout, external, seeds, n_classes:int=3)->list:
                         recall_external={names[c]: float((pe[external.regions == c] == c).mean()) for c in range(n_classes)}))
     return out
 
+def trtr_ensemble(run, seed, tr)->list:
+    "The cached TRTR classifiers (eval mode) that `make quality`'s evaluation of a run folder trained on its training set `tr` (`H5Volumes`)."
+    import torch
+    from pgan.classifiers import make_classifier
+    from pgan.utility import trtr_cache_path
+    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, patience=5, batch_size=64,
+                            lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
+    out = []
+    for m in torch.load(cache, weights_only=True)['members']:
+        c = make_classifier('compact', tr.shape[0], len(tr.class_names)); c.load_state_dict(m['state']); c.eval(); out.append(c)
+    return out
+
 def load_trained_run(run, seed, keep_field=False):
     "A `make quality` run folder's data, its cached real-trained region classifier (the first member) with the training set's features, and its trained latent model (G, encoder) in eval mode: what the second-stage prototypes start from. Unless `keep_field`, the remainder is drawn white."
-    import torch
     from pgan.data import H5Volumes
     from pgan.train import load_checkpoint, build_models
-    from pgan.classifiers import make_classifier, classifier_features
-    from pgan.utility import trtr_cache_path
+    from pgan.classifiers import classifier_features
     D = run/'data'
     tr, ho, ex = (H5Volumes(D/f'{k}.h5') for k in ('train', 'holdout', 'external'))
     Xt, Y = tr[np.arange(tr.n)], tr.regions
-    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, patience=5, batch_size=64,
-                            lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
-    clf = make_classifier('compact', tr.shape[0], 3); clf.load_state_dict(torch.load(cache, weights_only=True)['members'][0]['state']); clf.eval()
+    clf = trtr_ensemble(run, seed, tr)[0]
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); G, E = build_models(dict(ck['model']))
     G.load_state_dict(ck['G']); E.load_state_dict(ck['D']); G.eval(); E.eval()
     if not keep_field: G.remainder_chol.zero_()

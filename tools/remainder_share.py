@@ -21,8 +21,8 @@ import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).parent))
-from quality import load_trained_run, evaluate_prototype
-from second_stage import moments
+from quality import load_trained_run, evaluate_prototype, trtr_ensemble
+from second_stage import encode, moments
 from pgan.classifiers import predict_proba
 from pgan.generate import LoadedGenerator, generate_h5
 from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances
@@ -52,15 +52,8 @@ def decompose(run, seed):
 def gan_test(run, seed):
     "The balanced share and the share per class of the run's synthetic volumes that its cached TRTR ensemble recognises."
     from pgan.data import H5Volumes
-    from pgan.classifiers import make_classifier
-    from pgan.utility import trtr_cache_path
     tr, syn = H5Volumes(run/'data'/'train.h5'), H5Volumes(run/'synthetic'/'synthetic.h5')
-    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, patience=5, batch_size=64,
-                            lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
-    P = []
-    for m in torch.load(cache, weights_only=True)['members']:
-        c = make_classifier('compact', tr.shape[0], len(tr.class_names)); c.load_state_dict(m['state']); c.eval(); P.append(predict_proba(c, syn))
-    p, y = np.mean(P, 0).argmax(1), syn.regions
+    p, y = np.mean([predict_proba(c, syn) for c in trtr_ensemble(run, seed, tr)], 0).argmax(1), syn.regions
     rec = [float(np.mean(p[y == k] == k)) for k in range(len(tr.class_names))]
     return dict(gan_test=round(float(np.mean(rec)), 3), per_class=[round(r, 3) for r in rec])
 
@@ -69,10 +62,8 @@ def variant(run, v):
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     if v.startswith('rem'): G.remainder_sd.mul_(float(v[3:])); return g
     from pgan.train import load_checkpoint, build_models
-    from pgan.data import H5Volumes
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
-    t = H5Volumes(run/'data'/'train.h5'); Y = t.regions.astype(int)
-    with torch.no_grad(): Z = torch.cat([E(torch.as_tensor(t[np.arange(i, min(i + 256, t.n))])) for i in range(0, t.n, 256)]).flatten(1).double()
+    Z, Y, _ = encode(E, run/'data', 'train')
     G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, int(v[1:]), code_remainder=True, content_texture=True, texture_bands=G.ctex.bands)
     G2.ctex.load_state_dict(G.ctex.state_dict()); n, M, S = moments(Z, Y, G.n_classes)
     fit_moment_gaussians(G2, n, M.numpy(), S); fit_class_covariances(G2, Z, Y); g.G = G2.eval()
