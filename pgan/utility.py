@@ -261,9 +261,10 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
         common = sorted(set(models['trtr'].trained_classes) & set(models['tstr'].trained_classes))
         diff = {k: paired_difference(v.regions, probas['tstr'][k], probas['trtr'][k], n_boot, seed, classes=common) for k, v in tests.items()}
         out['difference'] = dict(diff['holdout'], **({'external': diff['external']} if 'external' in diff else {}), direction='TSTR − TRTR')
-        isa = inception_score_analogue(predict_proba(models['trtr'], sets['synthetic']), is_splits, seed)
+        ps = [predict_proba(mj, sets['synthetic']) for mj, _ in real_members]   # each real-trained classifier on the release: the IS analogue (the first) and GAN-test (their mean)
+        isa = inception_score_analogue(ps[0], is_splits, seed)
         out['inception_score_analogue'] = dict(isa, holdout={k: v for k, v in inception_score_analogue(probas['trtr']['holdout'], is_splits, seed).items() if k in ('mean', 'std')})
-        out['gan_test'] = gan_test(sets['synthetic'].regions, np.mean([predict_proba(mj, sets['synthetic']) for mj, _ in real_members], 0), names, out['trtr'], n_boot, seed)
+        out['gan_test'] = gan_test(sets['synthetic'].regions, np.mean(ps, 0), names, out['trtr'], n_boot, seed)
         out['ratio_tstr_trtr'] = out['tstr']['balanced_accuracy'] / out['trtr']['balanced_accuracy'] if out['trtr']['balanced_accuracy'] else None
         if classifier_space: out['classifier_space'] = classifier_fidelity(models['trtr'], sets, seed=seed)
         out.update(warnings=warn, seconds=round(time.time() - t0, 1))
