@@ -8,7 +8,7 @@ __all__ = ['DEFAULT_CLASS_NAMES', 'check_class_names', 'check_labels', 'H5Volume
            'Augment']
 
 # %% ../nbs/01_data.ipynb #ce39e620
-import os, warnings
+import os, shutil, warnings
 from pathlib import Path
 import numpy as np
 import h5py
@@ -197,6 +197,16 @@ def _check_attrs(attrs:dict)->dict:
         else: raise PganError(f'attribute {k!r} must be a str, a number or a list of those, got {type(v).__name__}')
     return out
 
+def _check_free_space(path,     # the file about to be written
+                      n:int,    # volumes
+                      shape,    # (C, H, W) of one volume
+                     ):
+    "Refuse, with a clear error, to start a file the disk cannot hold: a full disk otherwise fails deep inside HDF5 (even with a crash) after minutes of work."
+    folder = Path(path).absolute().parent
+    while not folder.exists(): folder = folder.parent
+    need, free = n * (4 * int(np.prod(shape)) + 16), shutil.disk_usage(folder).free   # float32 volumes (gzip barely shrinks noisy images) + labels
+    if need > free: raise PganError(f'{path}: {n} volumes of {tuple(shape)} need up to {need / 1e9:.2f} GB, but {folder} has {free / 1e9:.2f} GB free; free some space or write elsewhere')
+
 def _as_numpy(x): return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 class H5Writer:
@@ -221,6 +231,7 @@ class H5Writer:
         self.count, self._f, self._cm = 0, None, None
 
     def __enter__(self):
+        _check_free_space(self.path, self.n, self.shape)
         self._cm = atomic_path(self.path)
         try:
             self._f = h5py.File(self._cm.__enter__(), 'w')
