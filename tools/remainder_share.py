@@ -9,13 +9,19 @@ the autoencoder and texture never retrained:
                     training latent's own — and prints the share it recognises per class (GAN-test, `31_utility`)
   --part gan_test   GAN-test of runs evaluated before `utility_eval` reported it: the run's cached TRTR ensemble (mean
                     probability of its 3 classifiers) on the run's synthetic set, as `utility_eval` now computes it
+  --part parts      a figure (runs/quality/parts_<recipe>_s<seed>.png): the middle slice of 3 training volumes per class,
+                    their latents decoded without and with the content texture, and 3 samples per class decoded without
+                    and with it: where the anatomy is lost
   --part variants   the second stage changed (remainder × s: `rem<s>`; k directions instead of `public_directions`:
-                    `z<k>`), 2,400 volumes generated as `pgan run` does, TSTR with the pipeline's protocol (3 classifiers,
+                    `z<k>`; the moments through `private_moments` of 12_dp at ε per volume, pooled covariance in the
+                    directions: `eps<ε>`; the same without noise: `pooled`), 2,400 volumes generated as `pgan run` does, TSTR with the pipeline's protocol (3 classifiers,
                     10 epochs, the cached TRTR ensemble); `--attacks` also runs the pixel attacks (`evaluate_prototype`)
 
     python tools/remainder_share.py --part decompose --seeds 0,1
     python tools/remainder_share.py --part gan_test --seeds 0,1,2,3,4
     python tools/remainder_share.py --part variants --seeds 1,3 --variants rem0.5,rem0.75,z30 [--attacks]
+    python tools/remainder_share.py --part variants --recipe latent_c4 --seeds 0,3 --variants eps10,pooled,eps3 --attacks
+    python tools/remainder_share.py --part parts --seeds 0
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -49,6 +55,26 @@ def decompose(run, seed):
         out['norm_remainder_factor'] = [round(float(rem(Zt).norm(dim=1).mean()), 2), round(float(par(Zt).norm(dim=1).mean()), 2)]
     return out
 
+def parts(run, seed, png:Path, per_class:int=3, slice_:int=4):
+    "A figure of where the anatomy is lost: the middle slice of training volumes, their latents decoded (without and with the content texture), and the model's samples (decoded, and with the texture), `per_class` of each class (columns)."
+    import matplotlib; matplotlib.use('Agg'); from matplotlib.figure import Figure
+    from pgan.models import code_noise
+    tr, ho, ex, Xt, Y, clf, Ft, G, E = load_trained_run(run, seed, keep_field=True)
+    idx = np.concatenate([np.nonzero(Y == k)[0][:per_class] for k in range(len(tr.class_names))]); y = torch.as_tensor(Y[idx])
+    with torch.no_grad():
+        X = torch.as_tensor(Xt[idx]); code = G.make_z(y, generator=torch.Generator().manual_seed(0))
+        tex = lambda V: (V + G.ctex(V, code_noise(code, tuple(V.shape[1:]), stream=4), code[:, :G.n_classes])).clamp(-1, 1)   # the texture as the release draws it
+        dec, sd = G.decoder(E(X)), G.decoder(G.latents(code))
+        rows = {'real (training)': X, 'its latent decoded': dec, '+ content texture': tex(dec), 'a sample, decoded': sd, '+ content texture (the release)': tex(sd)}
+    fig = Figure(figsize=(1.15 * len(idx), 1.25 * len(rows))); axs = fig.subplots(len(rows), len(idx))
+    for r, (name, V) in enumerate(rows.items()):
+        for j in range(len(idx)):
+            axs[r, j].imshow(V[j, slice_].numpy(), cmap='gray', vmin=-1, vmax=1); axs[r, j].set_xticks([]); axs[r, j].set_yticks([])
+            if r == 0: axs[r, j].set_title(tr.class_names[int(y[j])], fontsize=7)
+        axs[r, 0].set_ylabel(name, fontsize=7, rotation=0, ha='right', va='center')
+    png.parent.mkdir(parents=True, exist_ok=True); fig.savefig(png, dpi=80, bbox_inches='tight')
+    return dict(figure=str(png), rms_decoded_real=round(float((dec - X).pow(2).mean().sqrt()), 4))
+
 def gan_test(run, seed):
     "The balanced share and the share per class of the run's synthetic volumes that its cached TRTR ensemble recognises."
     from pgan.data import H5Volumes
@@ -61,6 +87,7 @@ def variant(run, v):
     "The run's generator with its second stage changed as `v` says."
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     if v.startswith('rem'): G.remainder_sd.mul_(float(v[3:])); return g
+    if v.startswith('eps') or v == 'pooled': return noisy_fit(run, g, float(v[3:]) if v != 'pooled' else None)
     from pgan.train import load_checkpoint, build_models
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
     Z, Y, _ = encode(E, run/'data', 'train')
@@ -69,16 +96,33 @@ def variant(run, v):
     fit_moment_gaussians(G2, n, M.numpy(), S); fit_class_covariances(G2, Z, Y); g.G = G2.eval()
     return g
 
+def noisy_fit(run, g, eps):
+    "The run's second stage refitted from its training latents' moments through `private_moments` (12_dp) at ε per volume (None: exact moments), pooled covariance in the directions (no per-class fit on the raw latents), the remainder's SD from the noisy diagonal (unbiased)."
+    from pgan.dp import private_moments, noise_for_epsilon
+    from pgan.train import load_checkpoint, build_models
+    ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
+    Z, Y, _ = encode(E, run/'data', 'train'); G, K = g.G, g.G.n_classes
+    M = torch.stack([Z[torch.as_tensor(Y == k)].mean(0) for k in range(K)])
+    B, R = float(Z.norm(dim=1).quantile(0.95)), float((Z - M[torch.as_tensor(Y)]).norm(dim=1).quantile(0.95))   # clip bounds: data quantiles (a prototype; a release would need public bounds)
+    sigma = noise_for_epsilon(eps, 1 / (10 * len(Z)), 1.0, 2) if eps else 0.
+    m = private_moments(Z, Y, K, sigma, B, R, torch.Generator().manual_seed(12345))
+    fit_moment_gaussians(G, m['counts'], m['means'], m['within'], m['within_noise_sd'])
+    Vt = G.basis.double().numpy(); S = np.asarray(m['within']); Sp = (G.class_chol[0].double() @ G.class_chol[0].double().T).numpy()
+    G.remainder_sd.copy_(torch.as_tensor(np.sqrt(np.clip(np.diag(S) - np.einsum('ij,ik,kj->j', Vt, Sp, Vt), 0, None)), dtype=torch.float32))
+    print(f'  {run.name}: eps {eps}, sigma {sigma:.3f}, B {B:.2f}, R {R:.2f}, within noise sd {m["within_noise_sd"]:.2e}', flush=True)
+    return g
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--part', choices=('decompose', 'gan_test', 'variants'), required=True); ap.add_argument('--recipe', default='latent')
+    ap.add_argument('--part', choices=('decompose', 'gan_test', 'variants', 'parts'), required=True); ap.add_argument('--recipe', default='latent')
     ap.add_argument('--seeds', default='0,1'); ap.add_argument('--variants', default='rem0.5,rem0.75,z30'); ap.add_argument('--attacks', action='store_true')
     ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--scratch', default='runs/quality/remainder_share', type=Path)
     a = ap.parse_args(); torch.set_num_threads(2)
     for v in a.variants.split(','):
-        if not ((v.startswith('rem') and v[3:].replace('.', '', 1).isdigit()) or (v[:1] == 'z' and v[1:].isdigit())): sys.exit(f"unknown variant {v!r}: use rem<scale> or z<directions>")
+        if not ((v[:3] in ('rem', 'eps') and v[3:].replace('.', '', 1).isdigit()) or (v[:1] == 'z' and v[1:].isdigit()) or v == 'pooled'): sys.exit(f"unknown variant {v!r}: use rem<scale>, z<directions>, eps<epsilon> or pooled")
     for s in (int(s) for s in a.seeds.split(',')):
         run = a.quality/f'{a.recipe}_s{s}'
+        if a.part == 'parts': print(json.dumps(dict(recipe=a.recipe, seed=s, **parts(run, s, a.quality/f'parts_{a.recipe}_s{s}.png'))), flush=True); continue
         if a.part != 'variants': r = dict(recipe=a.recipe, seed=s, **(decompose if a.part == 'decompose' else gan_test)(run, s)); print(json.dumps(r), flush=True); continue
         for v in a.variants.split(','):
             t = time.time(); out = a.scratch/f'{a.recipe}_{v}_s{s}'; out.mkdir(parents=True, exist_ok=True)
