@@ -83,14 +83,18 @@ def gan_test(run, seed):
     rec = [float(np.mean(p[y == k] == k)) for k in range(len(tr.class_names))]
     return dict(gan_test=round(float(np.mean(rec)), 3), per_class=[round(r, 3) for r in rec])
 
+def train_latents(run):
+    "The run's training latents (N, d) float64 and their classes, from its trained encoder (eval mode)."
+    from pgan.train import load_checkpoint, build_models
+    ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
+    return encode(E, run/'data', 'train')[:2]
+
 def variant(run, v):
     "The run's generator with its second stage changed as `v` says."
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     if v.startswith('rem'): G.remainder_sd.mul_(float(v[3:])); return g
     if v.startswith('eps') or v == 'pooled': return noisy_fit(run, g, float(v[3:]) if v != 'pooled' else None)
-    from pgan.train import load_checkpoint, build_models
-    ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
-    Z, Y, _ = encode(E, run/'data', 'train')
+    Z, Y = train_latents(run)
     G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, int(v[1:]), code_remainder=True, content_texture=True, texture_bands=G.ctex.bands)
     G2.ctex.load_state_dict(G.ctex.state_dict()); n, M, S = moments(Z, Y, G.n_classes)
     fit_moment_gaussians(G2, n, M.numpy(), S); fit_class_covariances(G2, Z, Y); g.G = G2.eval()
@@ -99,9 +103,7 @@ def variant(run, v):
 def noisy_fit(run, g, eps):
     "The run's second stage refitted from its training latents' moments through `private_moments` (12_dp) at ε per volume (None: exact moments), pooled covariance in the directions (no per-class fit on the raw latents), the remainder's SD from the noisy diagonal (unbiased)."
     from pgan.dp import private_moments, noise_for_epsilon
-    from pgan.train import load_checkpoint, build_models
-    ck = load_checkpoint(run/'train'/'checkpoint.pt'); E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
-    Z, Y, _ = encode(E, run/'data', 'train'); G, K = g.G, g.G.n_classes
+    (Z, Y), G, K = train_latents(run), g.G, g.G.n_classes
     M = torch.stack([Z[torch.as_tensor(Y == k)].mean(0) for k in range(K)])
     B, R = float(Z.norm(dim=1).quantile(0.95)), float((Z - M[torch.as_tensor(Y)]).norm(dim=1).quantile(0.95))   # clip bounds: data quantiles (a prototype; a release would need public bounds)
     sigma = noise_for_epsilon(eps, 1 / (10 * len(Z)), 1.0, 2) if eps else 0.
