@@ -10,7 +10,8 @@ latents, projection critic, EMA of the generator) trained for `--seconds` on the
                    (independent noise per latent value): the GAN only replaces the Gaussian in the directions
 
 2,400 volumes are generated as `pgan run` does and evaluated as `make quality` does (`evaluate_prototype`). One JSON line
-per (run, variant) is appended to runs/quality/latent_gan.jsonl.
+per (run, variant) is appended to runs/quality/latent_gan.jsonl; each variant's folder gets samples.png (`compare`: 8 random
+training volumes per region above 8 of the variant's).
 
     python tools/latent_gan.py --recipe latent --seeds 0 --space full,factor --seconds 90
 """
@@ -133,20 +134,6 @@ def variant(run:Path, space:str, seconds:float, seed:int=0, model:str='gan'):
     G.latents = latents
     return g, steps
 
-def figure(data:Path, syn:Path, png:Path, per_class:int=6, slice_:int=4):
-    "Middle slices: `per_class` training volumes per class (top rows) above as many synthetic ones (bottom rows)."
-    import h5py, matplotlib; matplotlib.use('Agg'); from matplotlib.figure import Figure
-    rows = []
-    for f in (data/'train.h5', syn):
-        with h5py.File(f, 'r') as h:
-            y = np.asarray(h['regions'][:])
-            for k in range(int(y.max()) + 1): rows.append([h['images'][i, slice_] for i in np.nonzero(y == k)[0][:per_class]])
-    fig = Figure(figsize=(per_class * 1.2, len(rows) * 1.2))
-    for r, row in enumerate(rows):
-        for j, im in enumerate(row):
-            ax = fig.add_subplot(len(rows), per_class, r * per_class + j + 1); ax.imshow(im, cmap='gray', vmin=-1, vmax=1); ax.axis('off')
-    fig.savefig(png, dpi=80, bbox_inches='tight')
-
 def compare(run:Path, sets:dict, png:Path, per_class:int=8, slice_:int=4, seed:int=1):
     "One figure: the middle slice of `per_class` random training volumes per region, then as many volumes of each synthetic file in `sets` (title → path), region by region."
     import h5py, matplotlib; matplotlib.use('Agg'); from matplotlib.figure import Figure
@@ -181,7 +168,7 @@ if __name__ == '__main__':
         for sp in a.space.split(','):
             t = time.time(); g, steps = variant(run, sp, a.seconds, seed=s, model=a.model); out = a.scratch/f'{a.recipe}_{a.model}_{sp}_{int(a.seconds)}_s{s}'; out.mkdir(parents=True, exist_ok=True)
             generate_h5(g, out/'synthetic.h5', n=2400, seed=0, show_progress=False)
-            figure(run/'data', out/'synthetic.h5', out/'samples.png')
+            compare(run, {f'{a.model} in {sp}': out/'synthetic.h5'}, out/'samples.png')
             r = dict(recipe=a.recipe, model=a.model, space=sp, seconds_gan=a.seconds, steps=steps, seed=s)
             if not a.no_eval: r.update(evaluate_prototype(run/'data', out/'synthetic.h5', out/'eval'))
             r['seconds'] = round(time.time() - t)
