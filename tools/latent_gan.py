@@ -23,7 +23,7 @@ from quality import evaluate_prototype
 from second_stage import encode
 from pgan.generate import LoadedGenerator, generate_h5
 from pgan.train import load_checkpoint, build_models
-from pgan.models import code_noise
+from pgan.models import code_noise, fit_content_texture
 
 class LatGen(nn.Module):
     "One-hot class ‖ noise → a vector (the latent space's coordinates, standardised)."
@@ -112,7 +112,17 @@ class ClassGaussian:
         self.L = torch.stack([torch.linalg.cholesky(torch.cov(X[y == k].T) + 1e-6 * torch.eye(self.nz, dtype=X.dtype)) for k in range(K)]).float()
     def __call__(self, c, e): return c @ self.m + torch.einsum('nk,kij,nj->ni', c, self.L, e)
 
-def variant(run:Path, space:str, seconds:float, seed:int=0, model:str='gan'):
+def refit_tex(G, enc, run:Path, B, mu, seed:int=0):
+    "Refit the run's content texture to the residuals of the training volumes' reconstructions projected on the directions B (k, d) about mu, as `GANTrainer.fit_latent` fits it to the full reconstructions'."
+    import h5py
+    with h5py.File(run/'data'/'train.h5', 'r') as h: X, y = torch.tensor(h['images'][:]).float(), torch.as_tensor(np.asarray(h['regions'][:]).astype(int))
+    with torch.no_grad():
+        Xh = torch.cat([G.decoder(((((enc(x).flatten(1) - mu) @ B.T) @ B) + mu).view(len(x), *G.latent_shape)) for x in X.split(256)])
+    gen = torch.Generator().manual_seed(seed); tb, ep = (32, 8) if G.ctex.bands > 1 else (64, 4)
+    pairs = lambda: ((Xh[i], X[i] - Xh[i], y[i]) for i in torch.randperm(len(X), generator=gen).split(tb))
+    with torch.enable_grad(): fit_content_texture(G.ctex, pairs, epochs=ep, seed=seed)
+
+def variant(run:Path, space:str, seconds:float, seed:int=0, model:str='gan', refit_texture:bool=False):
     "The run's generator with its latents from a latent GAN in `space` ('full' or 'factor'), and the GAN's step count."
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
@@ -122,6 +132,7 @@ def variant(run:Path, space:str, seconds:float, seed:int=0, model:str='gan'):
         mu = Z.mean(0); B = torch.linalg.svd(Z - mu, full_matrices=False)[2][:int(space[3:])]
     V = Z if space == 'full' else (Z - mu) @ B.T     # the vectors the GAN learns
     m, s = V.mean(0), V.std(0).clamp_min(1e-6)
+    if refit_texture and space.startswith('pca'): refit_tex(G, enc, run, B, mu, seed)
     if model == 'gauss': net, steps = ClassGaussian((V - m) / s, y, K), 0
     else: net, steps = (train_gan if model == 'gan' else train_flow)((V - m) / s, y, K, seconds=seconds, seed=seed)
     def latents(code):
@@ -152,7 +163,7 @@ def compare(run:Path, sets:dict, png:Path, per_class:int=8, slice_:int=4, seed:i
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--recipe', default='latent'); ap.add_argument('--seeds', default='0'); ap.add_argument('--space', default='full,factor')
-    ap.add_argument('--seconds', type=float, default=90); ap.add_argument('--model', default='gan', help='gan, flow or gauss (the control), or several with --compare'); ap.add_argument('--no-eval', action='store_true')
+    ap.add_argument('--seconds', type=float, default=90); ap.add_argument('--model', default='gan', help='gan, flow or gauss (the control), or several with --compare'); ap.add_argument('--no-eval', action='store_true'); ap.add_argument('--refit-texture', action='store_true', help='with pca<k>: the content texture refitted to the residuals of the projected reconstructions')
     ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--scratch', default='runs/quality/latent_gan', type=Path)
     ap.add_argument('--compare', action='store_true', help='only the figure runs/quality/latent_gan_s<seed>.png: the run\'s own release and the variants (--space, --model, --seconds) already generated')
     a = ap.parse_args(); torch.set_num_threads(2)
@@ -166,10 +177,10 @@ if __name__ == '__main__':
     for s in (int(s) for s in a.seeds.split(',')):
         run = a.quality/f'{a.recipe}_s{s}'
         for sp in a.space.split(','):
-            t = time.time(); g, steps = variant(run, sp, a.seconds, seed=s, model=a.model); out = a.scratch/f'{a.recipe}_{a.model}_{sp}_{int(a.seconds)}_s{s}'; out.mkdir(parents=True, exist_ok=True)
+            t = time.time(); g, steps = variant(run, sp, a.seconds, seed=s, model=a.model, refit_texture=a.refit_texture); out = a.scratch/f'{a.recipe}_{a.model}_{sp}{"_tex" if a.refit_texture else ""}_{int(a.seconds)}_s{s}'; out.mkdir(parents=True, exist_ok=True)
             generate_h5(g, out/'synthetic.h5', n=2400, seed=0, show_progress=False)
             compare(run, {f'{a.model} in {sp}': out/'synthetic.h5'}, out/'samples.png')
-            r = dict(recipe=a.recipe, model=a.model, space=sp, seconds_gan=a.seconds, steps=steps, seed=s)
+            r = dict(recipe=a.recipe, model=a.model, space=sp, refit_texture=a.refit_texture, seconds_gan=a.seconds, steps=steps, seed=s)
             if not a.no_eval: r.update(evaluate_prototype(run/'data', out/'synthetic.h5', out/'eval'))
             r['seconds'] = round(time.time() - t)
             with open(a.quality/'latent_gan.jsonl', 'a') as f: f.write(json.dumps(r) + '\n')
