@@ -25,6 +25,11 @@ from pgan.generate import LoadedGenerator, generate_h5
 from pgan.train import load_checkpoint, build_models
 from pgan.models import code_noise, fit_content_texture
 
+def ema_step(avg, net, decay, step):
+    "The weight average after update `step` (0, 1, …), its decay warmed up as min(decay, (1 + step) / (10 + step)) so the early average is not the init. The library's `pgan.config.ema_update(n=…)` bias-corrects instead; the page's numbers were measured with this warm-up, so it stays."
+    with torch.no_grad():
+        for pe, p in zip(avg.parameters(), net.parameters()): pe.lerp_(p, 1 - min(decay, (1 + step) / (10 + step)))
+
 class LatGen(nn.Module):
     "One-hot class ‖ noise → a vector (the latent space's coordinates, standardised)."
     def __init__(self, n_out, n_classes, nz=32, hidden=512, depth=3):
@@ -60,8 +65,7 @@ def train_gan(X, y, K, seconds=90, batch=128, lr=2e-4, r1=1.0, ema=0.999, seed=0
         oD.zero_grad(); lD.backward(); oD.step()
         lG = F.softplus(-D(G(c, torch.randn(batch, G.nz)), c)).mean()
         oG.zero_grad(); lG.backward(); oG.step()
-        with torch.no_grad():
-            for pe, p in zip(Ge.parameters(), G.parameters()): pe.lerp_(p, 1 - min(ema, (1 + step) / (10 + step)))   # warm-up: early EMA is not the init
+        ema_step(Ge, G, ema, step)
         step += 1
         if step % 500 == 0: log(f'  step {step}: D {lD.item():.3f} G {lG.item():.3f}')
     return Ge.eval(), step
@@ -98,8 +102,7 @@ def train_flow(X, y, K, seconds=90, batch=256, lr=3e-4, ema=0.999, seed=0, log=p
         i = torch.randint(len(X), (batch,)); x1, c = X[i], C[i]; x0 = torch.randn_like(x1); t = torch.rand(batch)
         loss = (net(x0 + t[:, None] * (x1 - x0), t, c) - (x1 - x0)).pow(2).mean()
         opt.zero_grad(); loss.backward(); opt.step()
-        with torch.no_grad():
-            for pe, p in zip(ne.parameters(), net.parameters()): pe.lerp_(p, 1 - min(ema, (1 + step) / (10 + step)))
+        ema_step(ne, net, ema, step)
         step += 1
         if step % 500 == 0: log(f'  step {step}: loss {loss.item():.4f}')
     return Flow(ne.eval()), step
@@ -123,7 +126,7 @@ def refit_tex(G, enc, run:Path, B, mu, seed:int=0):
     with torch.enable_grad(): fit_content_texture(G.ctex, pairs, epochs=ep, seed=seed)
 
 def variant(run:Path, space:str, seconds:float, seed:int=0, model:str='gan', refit_texture:bool=False):
-    "The run's generator with its latents from a latent GAN in `space` ('full' or 'factor'), and the GAN's step count."
+    "The run's generator with its latents from `model` ('gan', 'flow' or 'gauss') in `space` ('full', 'factor' or 'pca<k>'; with `refit_texture` and pca<k>, the content texture refitted to it), and the training steps."
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
     Z, y, _ = encode(enc, run/'data', 'train'); Z = Z.float(); K = G.n_classes
