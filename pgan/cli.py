@@ -303,7 +303,7 @@ def _say_copies(M:dict):
     print(f"exact copies: {P['exact_copies']}" + (" (real volumes: " + ', '.join(f"{k} {n}" for k, n in P['copies'].items()) + ")" if 'copies' in P else '')
           + ("; near copies: " + ', '.join(f"{k} {n}" for k, n in P['near_copies'].items()) if 'near_copies' in P else ''))
     fp = P.get('fingerprint')
-    if fp: print(f"fingerprints: AUC {fp['auc']:.3f} [{fp['auc_ci'][0]:.3f}, {fp['auc_ci'][1]:.3f}], {fp['n_leaked']} of {fp['n_patients']['train']} training patients reproduced")
+    if fp: print(f"fingerprints: AUC {fp['auc']:.3f} [{fp['auc_ci'][0]:.3f}, {fp['auc_ci'][1]:.3f}], {fp['n_leaked']} of {fp['n_patients']['train']} training patients above the holdout's 99th percentile")   # how many of them chance gives: `fingerprints_leak`
     for w in P.get('warnings', []): print(f"warning: {w}")
 
 def cmd_evaluate(args, # the parsed `pgan evaluate` flags (argparse `Namespace`)
