@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
-           'band_masks', 'ContentTexture', 'fit_content_texture', 'LatentGenerator', 'fit_latent_gaussians',
-           'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field', 'debias_eigenvalues',
-           'fit_moment_gaussians', 'fit_class_covariances', 'fit_remainder_field', 'fit_memory', 'mlp', 'MLPGenerator',
-           'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
+           'band_masks', 'ContentTexture', 'cosine_rate', 'fit_content_texture', 'LatentGenerator',
+           'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field',
+           'debias_eigenvalues', 'fit_moment_gaussians', 'fit_class_covariances', 'fit_remainder_field', 'fit_memory',
+           'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -226,11 +226,18 @@ class ContentTexture(nn.Module):
         amp = self.amp if classes is None or not self.n_classes else torch.einsum('nk,kchw->nchw', classes.to(self.class_amp), self.class_amp)
         return (self._bands(torch.fft.fftn(noise, dim=(-3, -2, -1)) * amp) * self.log_sd(x).exp()).sum(1)
 
+def cosine_rate(t:int, # steps taken
+                total:int, # steps in all
+               )->float:   # the share of the initial learning rate for step `t`
+    "A half cosine from 1 at the first step to 0 after the last (held at 0 beyond `total`)."
+    return 0.5 * (1 + math.cos(math.pi * min(t / max(total, 1), 1)))
+
 def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
                         pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded[, (n,) classes: needed with `n_classes`]); called epochs + 2 times
                         epochs:int=4,        # passes of Adam over the pairs
                         lr:float=2e-3,       # Adam learning rate
                         seed:int=0,          # initialisation and order of updates
+                        cosine:bool=False,   # decay the learning rate from `lr` to 0 along a half cosine over all the steps (half the epochs land within the constant rate's spread of held-out likelihoods: `98_release_quality`)
                        )->ContentTexture:
     "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel and band), then `amp` (and each class's `class_amp`) from each band of the residuals divided by its predicted SD."
     if epochs < 1: raise PganError(f"epochs must be a positive integer, got {epochs!r}")
@@ -239,15 +246,16 @@ def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
         for m in tex.modules():
             if m is not tex and hasattr(m, 'reset_parameters'): m.reset_parameters()
     if tex.volume_level: nn.init.zeros_(tex.head.weight); nn.init.zeros_(tex.head.bias)   # the offsets start at 0
-    n, s2 = 0, torch.zeros(tex.bands, dtype=torch.float64)
+    n, s2, nb = 0, torch.zeros(tex.bands, dtype=torch.float64), 0
     with torch.no_grad():
-        for _, r, *_ in pairs(): n += r.numel(); s2 += tex.split(r).double().pow(2).sum((0, 2, 3, 4))
+        for _, r, *_ in pairs(): n += r.numel(); s2 += tex.split(r).double().pow(2).sum((0, 2, 3, 4)); nb += 1
     if n == 0: raise PganError("the content texture needs at least one residual")
     with torch.no_grad(): tex.net[-2].bias.copy_((0.5 * (s2 / n).clamp_min(1e-12).log()).float().repeat_interleave(tex.amp.shape[0]))   # start at each band's overall SD
-    opt = torch.optim.Adam(tex.parameters(), lr)
+    opt, t = torch.optim.Adam(tex.parameters(), lr), 0
     tex.train()
     for _ in range(epochs):
         for xh, r, *_ in pairs():
+            if cosine: opt.param_groups[0]['lr'] = lr * cosine_rate(t, epochs * nb); t += 1
             ls = tex.log_sd(xh); loss = (ls + 0.5 * tex.split(r) ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r_b; 0, e^ls) up to a constant
             opt.zero_grad(); loss.backward(); opt.step()
     tex.eval(); K = tex.n_classes

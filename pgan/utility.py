@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 from matplotlib.figure import Figure
 from .core import PganError, PganDataError, get_device, sha256_file, atomic_path, torch_threads
 from .data import H5Volumes, patient_split, balanced_accuracy
-from .classifiers import make_classifier, train_classifier, predict_proba, classifier_features, Subset, Concat, _data, _n, _take
+from .classifiers import make_classifier, train_classifier, predict_proba, classifier_features, Subset, Concat, _data, _n, _take, _preload, _shape
 from .stats import classification_report, paired_difference, inception_score_analogue, plot_confusion, plot_roc, _names
 
 # %% ../nbs/31_utility.ipynb #0bdc59a9
@@ -194,6 +194,17 @@ def classifier_fidelity(model:nn.Module,  # the TRTR classifier (trained on real
     out['floor'] = {k: fidelity_metrics(F['train'], F[k], seed=seed) for k in ('holdout', 'external') if k in F}
     return out
 
+# %% ../nbs/31_utility.ipynb #d77e4308
+def _decoded(sets:dict,           # name -> `H5Volumes`
+             limit_bytes:float,   # most bytes of float32 held in memory in all
+            )->dict:              # name -> the set's volumes as one float32 array, or the set itself
+    "Each set read once into memory while they fit in `limit_bytes` together (the smaller first), the others left on disk: an evaluation reads each set for every classifier it trains or applies, and HDF5's gzip made those reads 37 s of `make demo`'s 344 s evaluation (cProfile, 2 cores)."
+    out, left = dict(sets), limit_bytes
+    for k in sorted(sets, key=lambda k: _n(sets[k])):
+        size = _n(sets[k]) * np.prod(_shape(sets[k])) * 4
+        if size <= left: out[k], left = _preload(sets[k], size), left - size
+    return out
+
 # %% ../nbs/31_utility.ipynb #d0045775
 def utility_eval(train,                       # real training set (`H5Volumes` or path)
                  holdout,                     # real holdout set (same study)
@@ -233,7 +244,8 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
             for c in _check_counts(v, {'trtr': 'train', 'tstr': 'synthetic'}[p], min_per_class, caps[p]):
                 warn.append(f"the {'train' if p == 'trtr' else 'synthetic'} set has no samples of class {c!r}: the {p.upper()} classifier cannot predict it, its AUC is undefined (None) and its recall counts as 0")
         split = {p: _carve(v, caps[p], val_fraction, seed) for p, v in sides.items()}
-        runs = {p: (Subset(v, split[p][0]), v.regions[split[p][0]], Subset(v, split[p][1]), v.regions[split[p][1]]) for p, v in sides.items()}
+        X = _decoded(sets, kwargs.get('preload_bytes', 2 ** 30))
+        runs = {p: (Subset(X[k], split[p][0]), v.regions[split[p][0]], Subset(X[k], split[p][1]), v.regions[split[p][1]]) for (p, v), k in zip(sides.items(), ('train', 'synthetic'))}
         if mixed:
             s = sets['synthetic']
             runs['mixed'] = (Concat(runs['trtr'][0], s), np.r_[runs['trtr'][1], s.regions], runs['trtr'][2], runs['trtr'][3])
@@ -250,7 +262,7 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
                      if p == 'trtr' and cache_dir else None)
             members, cached = _cached_members(cache, fit, arch, sets['train'].shape[0], K, kwargs, device)
             if p == 'trtr': real_members = members
-            (m, hist), each = members[0], {k: [predict_proba(mj, v) for mj, _ in members] for k, v in tests.items()}
+            (m, hist), each = members[0], {k: [predict_proba(mj, X[k]) for mj, _ in members] for k in tests}
             models[p], probas[p] = m, {k: np.mean(P, 0) for k, P in each.items()}
             reps = {k: classification_report(v.regions, probas[p][k], names, n_boot, seed, classes=m.trained_classes) for k, v in tests.items()}
             out[p] = dict(reps['holdout'], **({'external': reps['external']} if 'external' in reps else {}),
@@ -261,7 +273,7 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
         common = sorted(set(models['trtr'].trained_classes) & set(models['tstr'].trained_classes))
         diff = {k: paired_difference(v.regions, probas['tstr'][k], probas['trtr'][k], n_boot, seed, classes=common) for k, v in tests.items()}
         out['difference'] = dict(diff['holdout'], **({'external': diff['external']} if 'external' in diff else {}), direction='TSTR − TRTR')
-        ps = [predict_proba(mj, sets['synthetic']) for mj, _ in real_members]   # each real-trained classifier on the release: the IS analogue (the first) and GAN-test (their mean)
+        ps = [predict_proba(mj, X['synthetic']) for mj, _ in real_members]   # each real-trained classifier on the release: the IS analogue (the first) and GAN-test (their mean)
         isa = inception_score_analogue(ps[0], is_splits, seed)
         out['inception_score_analogue'] = dict(isa, holdout={k: v for k, v in inception_score_analogue(probas['trtr']['holdout'], is_splits, seed).items() if k in ('mean', 'std')})
         out['gan_test'] = gan_test(sets['synthetic'].regions, np.mean(ps, 0), names, out['trtr'], n_boot, seed)
