@@ -151,7 +151,7 @@ def _build(self:GANTrainer):
     torch.manual_seed(c.seed)
     self.spec = self.model_spec()
     self.G, self.D = (m.to(self.device) for m in build_models(self.spec))
-    self.fast_layout = c.arch == 'latent' and self.device.type == 'cpu'   # the autoencoder's steps in channels_last on CPU (`_run_epoch`): 10-18 % faster on 2 cores (`95_benchmarks`), the same losses up to float rounding
+    self.fast_layout = c.arch == 'latent' and self.device.type == 'cpu'   # the autoencoder's steps in channels_last on CPU (`_run_epoch`): a step 13-14 % faster on 2 cores (`98_release_quality`), the same losses up to float rounding
     self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if c.ema or c.ema_horizon else None   # `ema_update` after each G step
     if c.arch == 'moments':      # nothing to optimise: G is set from the released moments (`release_moments`, `12_dp`)
         self.opt_g = self.opt_d = None
@@ -281,7 +281,7 @@ def fit_latent(self:GANTrainer,
     if G.memory: fit_memory(G, Z, y)   # the memorising control: its samples are the training latents themselves
     if texture and G.content_texture:
         enc, dev, gen = self.D, self.device, torch.Generator().manual_seed(self.cfg.seed)
-        tb, ep = (32, 4) if G.ctex.bands > 1 else (64, 4)   # bands with a level per volume: more, smaller steps (the level is learnt from the whole volume), the rate decaying along a cosine: 4 such epochs land within the held-out likelihoods of 8 at a constant rate in half the time (`98_release_quality`)
+        tb, ep = (32, 4) if G.ctex.bands > 1 else (64, 4)   # bands with a level per volume: more, smaller steps (the level is learnt from the whole volume), the rate decaying along a cosine: 4 such epochs take half the time of 8 at a constant rate, with a held-out likelihood inside the constant rate's range on one run and 0.04 below it on another, and a release that scores the same on every attack (`98_release_quality`)
         def decoded(xs, ys):   # (decoded, residual, class): each class gets its own texture spectrum (`class_texture`)
             with torch.no_grad(): x = xs.to(dev); xh = G.decoder(enc(x))
             return xh, x - xh, ys
