@@ -233,7 +233,7 @@ def cosine_rate(t:int, # steps taken
     return 0.5 * (1 + math.cos(math.pi * min(t / max(total, 1), 1)))
 
 def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
-                        pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded[, (n,) classes: needed with `n_classes`]); called epochs + 2 times
+                        pairs,               # callable → an iterable of ((n, C, H, W) decoded volumes, their residuals volume − decoded, or those already split into bands by `tex.split` (n, bands, C, H, W)[, (n,) classes: needed with `n_classes`]); called epochs + 2 times
                         epochs:int=4,        # passes of Adam over the pairs
                         lr:float=2e-3,       # Adam learning rate
                         seed:int=0,          # initialisation and order of updates
@@ -241,6 +241,7 @@ def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
                        )->ContentTexture:
     "Fit the net by the Gaussian likelihood of the residuals (log SD per pixel and band), then `amp` (and each class's `class_amp`) from each band of the residuals divided by its predicted SD."
     if epochs < 1: raise PganError(f"epochs must be a positive integer, got {epochs!r}")
+    bands = lambda r: r if r.dim() == 5 else tex.split(r)   # residuals split once by the caller save two FFTs a step (`fit_latent`)
     with torch.random.fork_rng(devices=[]):   # a fresh start from `seed`, the caller's random state untouched
         torch.manual_seed(seed)
         for m in tex.modules():
@@ -248,7 +249,7 @@ def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
     if tex.volume_level: nn.init.zeros_(tex.head.weight); nn.init.zeros_(tex.head.bias)   # the offsets start at 0
     n, s2, nb = 0, torch.zeros(tex.bands, dtype=torch.float64), 0
     with torch.no_grad():
-        for _, r, *_ in pairs(): n += r.numel(); s2 += tex.split(r).double().pow(2).sum((0, 2, 3, 4)); nb += 1
+        for _, r, *_ in pairs(): rb = bands(r); n += rb[:, 0].numel(); s2 += rb.double().pow(2).sum((0, 2, 3, 4)); nb += 1
     if n == 0: raise PganError("the content texture needs at least one residual")
     with torch.no_grad(): tex.net[-2].bias.copy_((0.5 * (s2 / n).clamp_min(1e-12).log()).float().repeat_interleave(tex.amp.shape[0]))   # start at each band's overall SD
     opt, t = torch.optim.Adam(tex.parameters(), lr), 0
@@ -256,16 +257,16 @@ def fit_content_texture(tex:ContentTexture,  # its net and `amp` are set
     for _ in range(epochs):
         for xh, r, *_ in pairs():
             if cosine: opt.param_groups[0]['lr'] = lr * cosine_rate(t, epochs * nb); t += 1
-            ls = tex.log_sd(xh); loss = (ls + 0.5 * tex.split(r) ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r_b; 0, e^ls) up to a constant
+            ls = tex.log_sd(xh); loss = (ls + 0.5 * bands(r) ** 2 * torch.exp(-2 * ls)).mean()   # −log N(r_b; 0, e^ls) up to a constant
             opt.zero_grad(); loss.backward(); opt.step()
     tex.eval(); K = tex.n_classes
     P, m = torch.zeros(max(K, 1), *tex.amp.shape, dtype=torch.float64), torch.zeros(max(K, 1), dtype=torch.float64)
     with torch.no_grad():
         for xh, r, *y in pairs():
             if K and not y: raise PganError("a texture with a spectrum per class needs the classes of the residuals: pairs must give (decoded, residual, classes)")
-            p = (torch.fft.fftn(tex.split(r) / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2 * tex.masks).sum(1)   # each band's spectrum in its own ring
+            p = (torch.fft.fftn(bands(r) / tex.log_sd(xh).exp(), dim=(-3, -2, -1)).abs() ** 2 * tex.masks).sum(1)   # each band's spectrum in its own ring
             if K: k = torch.as_tensor(y[0], dtype=torch.long); P.index_add_(0, k, p.double()); m += torch.bincount(k, minlength=K)
-            else: P[0] += p.sum(0).double(); m[0] += len(r)
+            else: P[0] += p.sum(0).double(); m[0] += len(p)
         spec = lambda p, c: (p / (c * math.prod(tex.amp.shape))).sqrt().float()
         tex.amp.copy_(spec(P.sum(0), m.sum()))
         if K: tex.class_amp.copy_(torch.stack([spec(P[k], m[k]) if m[k] else tex.amp for k in range(K)]))   # a class without residuals: the pooled spectrum

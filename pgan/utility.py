@@ -123,7 +123,7 @@ def _carve(v:H5Volumes, idx:np.ndarray, val_fraction:float, seed:int)->tuple:
     return idx[tr], idx[va]
 
 # %% ../nbs/31_utility.ipynb #59f781b4
-TRTR_CACHE_FORMAT = 'pgan-trtr-classifiers-v1'
+TRTR_CACHE_FORMAT = 'pgan-trtr-classifiers-v2'   # v2: `Standardize` (`30a_classifiers`) rounds differently, so classifiers cached before are trained again
 
 def trtr_cache_path(cache_dir,       # the cache folder
                     train:H5Volumes, # the real training set (its file's bytes are hashed)
@@ -183,12 +183,13 @@ def classifier_fidelity(model:nn.Module,  # the TRTR classifier (trained on real
                         sets:dict,        # 'train', 'synthetic' and optionally 'holdout', 'external': H5Volumes
                         max_n:int=5000,   # samples per set at most (seeded subsample)
                         seed:int=0,       # seed of the subsamples and of the metrics
+                        data:dict=None,   # name -> the same set's volumes already in memory (`_decoded`): read from there instead of the file
                        )->dict:           # FIDELITY_KEYS, per_class, floor: {holdout, external} -> FIDELITY_KEYS
     "Every fidelity metric in the classifier's penultimate features, synthetic vs train, with the real floor beside it."
     from pgan.fidelity import fidelity_metrics
     rng = np.random.default_rng(seed)
     pick = {k: np.sort(rng.choice(v.n, min(v.n, max_n), replace=False)) for k, v in sets.items()}
-    F = {k: classifier_features(model, Subset(v, pick[k])) for k, v in sets.items()}
+    F = {k: classifier_features(model, Subset((data or {}).get(k, v), pick[k])) for k, v in sets.items()}
     names = list(sets['train'].class_names)
     out = fidelity_metrics(F['train'], F['synthetic'], sets['train'].regions[pick['train']], sets['synthetic'].regions[pick['synthetic']], names, seed=seed)
     out['floor'] = {k: fidelity_metrics(F['train'], F[k], seed=seed) for k in ('holdout', 'external') if k in F}
@@ -278,7 +279,7 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
         out['inception_score_analogue'] = dict(isa, holdout={k: v for k, v in inception_score_analogue(probas['trtr']['holdout'], is_splits, seed).items() if k in ('mean', 'std')})
         out['gan_test'] = gan_test(sets['synthetic'].regions, np.mean(ps, 0), names, out['trtr'], n_boot, seed)
         out['ratio_tstr_trtr'] = out['tstr']['balanced_accuracy'] / out['trtr']['balanced_accuracy'] if out['trtr']['balanced_accuracy'] else None
-        if classifier_space: out['classifier_space'] = classifier_fidelity(models['trtr'], sets, seed=seed)
+        if classifier_space: out['classifier_space'] = classifier_fidelity(models['trtr'], sets, seed=seed, data=X)
         out.update(warnings=warn, seconds=round(time.time() - t0, 1))
         return out
 
