@@ -335,7 +335,7 @@ def fidelity_metrics(real,                   # (n, d) or (n, ...) real sample (f
                      seed:int=0,             # seed of the subsamples, the median heuristic and the KID subsets
                      kid_subsets:int=100,    # KID: number of subsets
                      kid_subset_size:int=1000,# KID: rows per subset (at most the smaller side)
-                     span:bool=True,         # with more features than rows on both sides together: compute in the rows' own span, every distance and inner product the same (up to float rounding), the cost per pair n + m instead of d (pixel space: 68 → 17 s for `make demo`)
+                     span:bool=True,         # with more features than rows on both sides together: compute in the rows' own span, every distance and inner product the same (up to float rounding), the cost per pair n + m instead of d (pixel space at demo size: 0.34 × the time, `95_benchmarks`)
                     )->dict:                 # FIDELITY_KEYS -> float, and per_class -> {name: {FIDELITY_KEYS -> float or None}}
     "Every fidelity metric on one feature space, overall and (with labels) per class."
     R, F = _pair(real, fake)

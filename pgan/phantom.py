@@ -430,7 +430,7 @@ def write_phantom(out_dir,              # folder to write train.h5, holdout.h5, 
     per_write = max(1, int(32e6 // (20 * 9 * H * W * 4)))               # patients per write (about 32 MB)
     name = profile if isinstance(profile, str) else 'custom'
     out, pid, paths = Path(out_dir), 0, {}
-    if workers is None: workers = 2 if sum(-(-n // 20) for n in sizes.values()) >= 16 and len(os.sched_getaffinity(0)) >= 2 else 1   # the demo's data: 53 → 31 s on 2 cores
+    if workers is None: workers = 2 if sum(-(-n // 20) for n in sizes.values()) >= 16 and len(os.sched_getaffinity(0)) >= 2 else 1   # the demo's phantom: 43.6 → 32.1 s on 2 cores (0.79 × in `95_benchmarks`)
     with _patient_pool(workers) as imap, progress(total=sum(sizes.values()), desc='phantom', unit='VU', disable=None if show_progress is None else not show_progress) as bar:
         for split, study in _SPLITS:
             attrs = dict(source='phantom', study=study, split=split, seed=int(seed), profile=name, phantom_version=PHANTOM_VERSION)
