@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import PganError, seed_everything, get_device, progress, torch_threads
 from .data import H5Volumes, check_labels, balanced_accuracy, class_weights
+from .models import cosine_rate
 
 # %% ../nbs/30a_classifiers.ipynb #8d5db12f
 class Standardize(nn.Module):
@@ -197,10 +198,11 @@ def train_classifier(train_x,                   # (N, C, H, W) training samples:
                      n_classes:int=None,        # K; default: len(class_names), else the largest label + 1
                      class_names=None,          # class names, for messages
                      arch:str='compact',        # 'compact' or 'resnet18'
-                     epochs:int=30,             # most epochs
-                     patience:int=5,            # stop after this many epochs without improvement
+                     epochs:int=10,             # epochs: the cosine's length (`schedule='cosine'`), or the most (`'best'`)
+                     schedule:str='cosine',     # 'cosine': the rate decays to 0 along a half cosine over `epochs`, the last weights kept; 'best': a constant rate, the weights of the best validation epoch, early stopping
+                     patience:int=5,            # `schedule='best'`: stop after this many epochs without improvement
                      batch_size:int=64,         # samples per mini-batch
-                     lr:float=1e-3,             # AdamW learning rate
+                     lr:float=1e-3,             # AdamW learning rate (the cosine's start)
                      weight_decay:float=1e-4,   # AdamW weight decay
                      min_per_class:int=10,      # fewest training samples of a present class
                      seed:int=0,                # seed of the initialisation and of the batch order
@@ -211,8 +213,10 @@ def train_classifier(train_x,                   # (N, C, H, W) training samples:
                      desc:str='classifier',     # progress bar label
                      show_progress=None,        # None: on an interactive terminal only
                      **arch_kwargs,             # passed to the network (`make_classifier`)
-                    )->tuple:  # (model in eval() mode with the best validation weights, history: list of dicts)
-    "Train a region classifier with class-balanced loss, keeping the weights of the best validation balanced accuracy."
+                    )->tuple:  # (model in eval() mode with the kept weights, history: list of dicts)
+    "Train a region classifier with class-balanced loss: a cosine-decayed rate and the last weights, or (`schedule='best'`) the weights of the best validation balanced accuracy."
+    if schedule not in ('cosine', 'best'): raise PganError(f"unknown schedule {schedule!r}: use 'cosine' or 'best'")
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1): raise PganError(f"epochs must be a positive integer, got {epochs!r}")
     with torch_threads(threads):
         train_x, val_x = _data(train_x, 'train_x'), _data(val_x, 'val_x')
         if n_classes is None:
@@ -237,11 +241,12 @@ def train_classifier(train_x,                   # (N, C, H, W) training samples:
         w = torch.tensor(class_weights(ytr, K, absent='zero'), dtype=torch.float32, device=dev)   # n / (K' n_k) over the K' present classes
         Xtr, Xva = _preload(train_x, preload_bytes), _preload(val_x, preload_bytes)
         rng, hist, best, since, t0 = np.random.default_rng(seed), [], None, 0, time.time()
-        bounds = _batch_bounds(len(ytr), batch_size)
+        bounds = _batch_bounds(len(ytr), batch_size); steps, t = epochs * len(bounds), 0
         bar = progress(range(epochs), total=epochs, desc=desc, unit='epoch', disable=None if show_progress is None else not show_progress)
         for ep in bar:
             model.train(); order, tot = rng.permutation(len(ytr)), 0.0
             for s, e in bounds:
+                if schedule == 'cosine': opt.param_groups[0]['lr'] = lr * cosine_rate(t, steps); t += 1
                 idx = np.sort(order[s:e])
                 xb, yb = _fast(torch.from_numpy(_take(Xtr, idx)).to(dev)), torch.from_numpy(ytr[idx]).to(dev)
                 loss = F.cross_entropy(model(xb), yb, weight=w)
@@ -251,14 +256,16 @@ def train_classifier(train_x,                   # (N, C, H, W) training samples:
             P = predict_proba(model, Xva, max(batch_size, 256))
             ba, vl = balanced_accuracy(yva, P.argmax(1), K), _balanced_nll(P, yva)
             improved = best is None or ba > best['ba'] + 1e-12
-            if improved or (ba > best['ba'] - 1e-12 and vl < best['loss']):          # ties: the lower validation loss
+            if schedule == 'cosine': best = dict(ba=ba, loss=vl, epoch=ep + 1, state=None)   # the last epoch's weights (kept in the model)
+            elif improved or (ba > best['ba'] - 1e-12 and vl < best['loss']):          # ties: the lower validation loss
                 best = dict(ba=ba, loss=vl, epoch=ep + 1, state=copy.deepcopy(model.state_dict()))
             since = 0 if improved else since + 1
             hist.append(dict(epoch=ep + 1, train_loss=tot / len(ytr), val_loss=vl, val_balanced_accuracy=ba, seconds=round(time.time() - t0, 2)))
             bar.set_postfix(val_bacc=f'{ba:.3f}', best=f"{best['ba']:.3f}")
-            if since >= patience or ba >= 1.0 - 1e-12 and since >= 1 or (max_seconds and time.time() - t0 > max_seconds): break
+            if schedule == 'best' and (since >= patience or ba >= 1.0 - 1e-12 and since >= 1) or (max_seconds and time.time() - t0 > max_seconds): break
         bar.close()
-        model.load_state_dict(best['state']); model.eval()
+        if best['state'] is not None: model.load_state_dict(best['state'])
+        model.eval()
         for h in hist: h['selected'] = h['epoch'] == best['epoch']
         model.trained_classes, model.best_epoch = np.flatnonzero(counts > 0).tolist(), best['epoch']
         return model, hist

@@ -214,8 +214,9 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
                  arch:str='compact',          # classifier: 'compact' (fast default) or 'resnet18' (the paper's)
                  val_fraction:float=0.2,      # share of each training side kept for model selection
                  seed:int=0,                  # seed of splits, initialisation, batches and bootstraps
-                 epochs:int=30,               # most epochs per classifier
-                 patience:int=5,              # early stopping on the validation balanced accuracy
+                 epochs:int=10,               # epochs per classifier (the cosine's length; with `schedule='best'`, the most)
+                 schedule:str='cosine',       # 'cosine': a decaying rate, the last weights; 'best': a constant rate, the best validation epoch's weights (`train_classifier`)
+                 patience:int=5,              # `schedule='best'`: early stopping on the validation balanced accuracy
                  batch_size:int=64,           # mini-batch size
                  lr:float=1e-3,               # AdamW learning rate
                  n_boot:int=1000,             # bootstrap resamples for CIs and the paired test
@@ -254,11 +255,11 @@ def utility_eval(train,                       # real training set (`H5Volumes` o
         out, probas, models = dict(class_names=names), {}, {}
         for p, (xt, yt, xv, yv) in runs.items():
             t1 = time.time()
-            fit = lambda: [train_classifier(xt, yt, xv, yv, n_classes=K, class_names=names, arch=arch, epochs=epochs, patience=patience,
+            fit = lambda: [train_classifier(xt, yt, xv, yv, n_classes=K, class_names=names, arch=arch, epochs=epochs, schedule=schedule, patience=patience,
                                             batch_size=batch_size, lr=lr, min_per_class=1, seed=seed + j, device=device,
                                             desc=f'{p.upper()} classifier' + (f' {j + 1}/{n_models}' if n_models > 1 else ''),
                                             show_progress=show_progress, **kwargs) for j in range(n_models)]
-            cache = (trtr_cache_path(cache_dir, sets['train'], device, arch=arch, val_fraction=val_fraction, seed=seed, epochs=epochs, patience=patience,
+            cache = (trtr_cache_path(cache_dir, sets['train'], device, arch=arch, val_fraction=val_fraction, seed=seed, epochs=epochs, schedule=schedule, patience=patience,
                                      batch_size=batch_size, lr=lr, n_models=n_models, max_train=max_train, min_per_class=min_per_class, kwargs=kwargs)
                      if p == 'trtr' and cache_dir else None)
             members, cached = _cached_members(cache, fit, arch, sets['train'].shape[0], K, kwargs, device)
