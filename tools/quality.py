@@ -87,7 +87,7 @@ def trtr_ensemble(run, seed, tr)->list:
     import torch
     from pgan.classifiers import make_classifier
     from pgan.utility import trtr_cache_path
-    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, patience=5, batch_size=64,
+    cache = trtr_cache_path(run.parent/'.cache', tr, 'auto', arch='compact', val_fraction=0.2, seed=seed, epochs=10, schedule='cosine', patience=5, batch_size=64,
                             lr=1e-3, n_models=3, max_train=None, min_per_class=10, kwargs={})
     out = []
     for m in torch.load(cache, weights_only=True)['members']:

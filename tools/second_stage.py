@@ -3,7 +3,7 @@
 Each variant reloads a run's checkpoint (its autoencoder and fitted second stage), changes one part, samples 2,400
 volumes as `pgan run` does (seed 0) and evaluates them as `make quality` does (`evaluate_prototype`: pixel space,
 region classifiers). The autoencoder is never retrained. One JSON line per (run, variant) is appended to
-runs/quality/second_stage.jsonl, which nbs/98_release_quality.ipynb shows.
+runs/quality/second_stage.jsonl (or --jsonl), which nbs/98_release_quality.ipynb shows.
 
     python tools/second_stage.py --recipe latent_d2_detail --seeds 0,4 --variants full,no_field,pooled_texture,holdout_fit
 
@@ -57,7 +57,7 @@ def variant(run:Path, v:str)->LoadedGenerator:
     if v[:1] == 'z':
         z = int(v[1:])
         G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, z, code_remainder=True, content_texture=True,
-                             class_texture=G.ctex.n_classes > 0, remainder_field=G.remainder_field)
+                             class_texture=G.ctex.n_classes > 0, texture_bands=G.ctex.bands, remainder_field=G.remainder_field)
         G2.ctex.load_state_dict(G.ctex.state_dict()); g.G = G = G2.eval()
     refit(G, Z, y)
     if v == 'no_offset': G.class_offset.zero_()
@@ -73,6 +73,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--recipe', default='latent_d2_detail'); ap.add_argument('--seeds', default='0,4'); ap.add_argument('--variants', default='full,no_field,pooled_texture,holdout_fit')
     ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--scratch', default='runs/quality/second_stage', type=Path)
+    ap.add_argument('--jsonl', default='second_stage.jsonl', help='file in --quality the rows are appended to')
     a = ap.parse_args(); torch.set_num_threads(2)
     for v in a.variants.split(','):
         if not known(v): sys.exit(f"unknown variant {v!r}: use any of {', '.join(VARIANTS)}")
@@ -82,5 +83,5 @@ if __name__ == '__main__':
             t = time.time(); g = variant(run, v); out = a.scratch/f'{a.recipe}_{v}_s{s}'; out.mkdir(parents=True, exist_ok=True)
             generate_h5(g, out/'synthetic.h5', n=2400, seed=0, show_progress=False)
             r = dict(recipe=a.recipe, variant=v, seed=s, z_dim=g.G.z_dim, **evaluate_prototype(run/'data', out/'synthetic.h5', out/'eval'), seconds=round(time.time() - t))
-            with open(a.quality/'second_stage.jsonl', 'a') as f: f.write(json.dumps(r) + '\n')
+            with open(a.quality/a.jsonl, 'a') as f: f.write(json.dumps(r) + '\n')
             print(json.dumps(r), flush=True)
