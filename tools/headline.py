@@ -1,7 +1,8 @@
 """Print a run's headline numbers beside the documented ones (`make demo` calls it).
 
 The documented numbers are tools/documented_demo.json, written by `make quality` (tools/quality.py) for the
-default recipe: mean ± sd and range over seeds 0, 1, 2 of the demo profile.
+default recipe: mean ± sd and range over seeds 0, 1, 2 of the demo profile, with the CPU they ran on (another CPU rounds
+differently and gives each seed another release of the recipe: 98_release_quality).
 
     python tools/headline.py runs/demo
 """
@@ -20,7 +21,8 @@ def main(run):
               f"an evaluation by an older pgan is rerun after rm -rf {run}/eval"); return
     doc_path = Path(__file__).parent/'documented_demo.json'
     doc = json.loads(doc_path.read_text()) if doc_path.exists() else {}
-    print(f"headline of {run} (recipe {doc.get('recipe', '?')} documented over seeds {doc.get('seeds', '?')}, make quality):")
+    print(f"headline of {run} (recipe {doc.get('recipe', '?')} documented over seeds {doc.get('seeds', '?')}, make quality on {doc.get('cpu', 'an unrecorded CPU')}; "
+          f"on another CPU each seed gives another release of the recipe: compare with the spread, not one seed's value):")
     for k, name in KEYS:
         d = doc.get('metrics', {}).get(k)
         ref = f"documented {d['mean']:.3f} ± {d['sd']:.3f} (range {d['min']:.3f}–{d['max']:.3f})" if d else 'not documented'

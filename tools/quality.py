@@ -108,6 +108,12 @@ def load_trained_run(run, seed, keep_field=False):
     if not keep_field: G.remainder_chol.zero_()
     return tr, ho, ex, Xt, Y, clf, classifier_features(clf, Xt), G, E
 
+def cpu_name()->str:
+    "The CPU's model name (the releases of a seed differ between CPUs: their kernels round differently, 98_release_quality)."
+    import platform
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
+
 def table(rows:dict)->str:
     "One line per recipe: mean ± sd (min) over seeds."
     ms = lambda v: f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}"
@@ -146,5 +152,5 @@ if __name__ == '__main__':
         S = rows[DEFAULT]
         doc = {k: dict(mean=float(np.mean([s[k] for s in S])), sd=float(np.std([s[k] for s in S], ddof=1)),
                        min=float(min(s[k] for s in S)), max=float(max(s[k] for s in S))) for k in ('ratio_external', 'ratio_holdout', 'classifier_fid', 'spectral')}
-        (Path(__file__).parent/'documented_demo.json').write_text(json.dumps(dict(recipe=DEFAULT, seeds=[s['seed'] for s in S], metrics=doc), indent=1) + '\n')
+        (Path(__file__).parent/'documented_demo.json').write_text(json.dumps(dict(recipe=DEFAULT, seeds=[s['seed'] for s in S], cpu=cpu_name(), metrics=doc), indent=1) + '\n')
     print(table(rows))
