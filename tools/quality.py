@@ -67,7 +67,8 @@ def evaluate_prototype(data, syn, out, threads=2)->dict:
     return dict(ratio_ext=U['tstr']['external']['balanced_accuracy'] / U['trtr']['external']['balanced_accuracy'],
                 ratio_hold=U['tstr']['balanced_accuracy'] / U['trtr']['balanced_accuracy'], recall=U['tstr']['external']['per_class_recall'],
                 cfid=M['fidelity']['classifier']['fid'], spec=M['fidelity']['spectral']['max_abs_log_ratio'],
-                att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'})
+                att={k: [round(v['auc'], 3), [round(c, 3) for c in v['auc_ci']]] for k, v in P.items() if k != 'dcr'},
+                crecall=M['fidelity']['classifier']['recall'], **({'gan_test': U['gan_test']['balanced_accuracy'], 'gan_test_recall': U['gan_test']['per_class_recall']} if 'gan_test' in U else {}))
 
 def tstr_classifiers(S, ys, holdout, external, seeds, n_classes:int=3)->list:
     "Single TSTR classifiers (one per seed, a fixed 80/20 split of the synthetic volumes S with classes ys), each tested on the holdout and external `H5Volumes`: balanced accuracies and the external recall per class, as the prototype tools report them."

@@ -14,6 +14,7 @@ Variants:
   holdout_fit      the second stage refitted on the holdout set's encodings (non-members) instead of the training set's
   z<k>             the second stage refitted on the training set with k directions instead of `public_directions` (e.g. z8: one per 15
                    of the demo phantom's 120 training patients; z7: one per 16, `--patients-per-direction 16`)
+  t<x>             a sampling temperature: the directions' and the remainder's noise scaled by x in (0, 1] (e.g. t0.7), nothing refitted
   no_offset        the class means outside the directions left out (`class_offset` = 0)
   holdout_mean     the overall latent mean taken from the holdout set, the rest from the training set
   holdout_sd       the remainder's SD per latent value taken from the holdout set, the rest from the training set
@@ -27,8 +28,11 @@ from pgan.generate import LoadedGenerator, generate_h5
 from pgan.train import load_checkpoint, build_models
 from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances, fit_remainder_field
 
-VARIANTS = ('full', 'no_field', 'pooled_texture', 'holdout_fit', 'z<k>', 'no_offset', 'holdout_mean', 'holdout_sd')
-known = lambda v: (v in VARIANTS and v != 'z<k>') or (v[:1] == 'z' and v[1:].isdigit() and int(v[1:]) > 0)
+VARIANTS = ('full', 'no_field', 'pooled_texture', 'holdout_fit', 'z<k>', 't<x>', 'no_offset', 'holdout_mean', 'holdout_sd')
+def _num(x:str)->bool:
+    try: return 0 < float(x) <= 1
+    except ValueError: return False
+known = lambda v: (v in VARIANTS and v not in ('z<k>', 't<x>')) or (v[:1] == 'z' and v[1:].isdigit() and int(v[1:]) > 0) or (v[:1] == 't' and _num(v[1:]))
 
 def encode(enc, data:Path, name:str):
     "The latents (N, d) float64, classes and patients of one set of a run's data/."
@@ -51,6 +55,7 @@ def variant(run:Path, v:str)->LoadedGenerator:
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     if v == 'full': return g
     if v == 'no_field': G.remainder_chol.zero_(); return g
+    if v[:1] == 't': G.class_chol.mul_(float(v[1:])); G.remainder_sd.mul_(float(v[1:])); return g   # sampling temperature: every noise of the second stage scaled by t
     if v == 'pooled_texture': G.ctex.class_amp.copy_(G.ctex.amp.expand_as(G.ctex.class_amp)); return g
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
     Z, y, _ = encode(enc, run/'data', 'holdout' if v == 'holdout_fit' else 'train')
