@@ -9,30 +9,15 @@ is appended to runs/quality/domias_screen.jsonl, which nbs/98_release_quality.ip
 
     python tools/domias_screen.py --recipe latent --seeds 0,1,2 --variants full,z7,z10,pooled_cov
 
-Variants: those of tools/second_stage.py (full, z<k>, holdout_fit, ...), and
-  pooled_cov   every class gets the pooled within-class covariance in the directions (`fit_class_covariances` left out)
-  no_texture   the content texture switched off (`ctex.amp` = 0)
+Variants: those of tools/second_stage.py (full, z<k>, pooled_cov, no_texture, holdout_fit, ...).
 """
 import argparse, json, sys, tempfile, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from second_stage import variant, encode, moments, known
+from second_stage import variant, known
 from pgan.generate import generate_h5
 from pgan.evaluate import evaluate
-from pgan.models import fit_moment_gaussians, fit_remainder_field
-from pgan.train import load_checkpoint, build_models
-
-def screened(run:Path, v:str):
-    "The run's generator with variant `v` of its second stage."
-    if v not in ('pooled_cov', 'no_texture'): return variant(run, v)
-    g = variant(run, 'full'); G = g.G
-    if v == 'no_texture': G.ctex.amp.zero_(); return g
-    ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
-    Z, y, _ = encode(enc, run/'data', 'train'); n, M, S = moments(Z, y, G.n_classes)
-    fit_moment_gaussians(G, n, M.numpy(), S)
-    if G.remainder_field: fit_remainder_field(G, Z, y)
-    return g
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,12 +25,12 @@ if __name__ == '__main__':
     ap.add_argument('--eval-seed', type=int, default=0); ap.add_argument('--quality', default='runs/quality', type=Path)
     a = ap.parse_args(); torch.set_num_threads(2)
     for v in a.variants.split(','):
-        if not (known(v) or v in ('pooled_cov', 'no_texture')): sys.exit(f"unknown variant {v!r}")
+        if not known(v): sys.exit(f"unknown variant {v!r}")
     tmp = Path(tempfile.mkdtemp(dir=a.quality))
     for s in (int(s) for s in a.seeds.split(',')):
         run = a.quality/f'{a.recipe}_s{s}'
         for v in a.variants.split(','):
-            t = time.time(); g = screened(run, v); f = tmp/f'{v}_s{s}.h5'
+            t = time.time(); g = variant(run, v); f = tmp/f'{v}_s{s}.h5'
             generate_h5(g, f, n=2400, seed=s, show_progress=False)   # the run's own seed: `full` is the run's release
             M = evaluate(run/'data'/'train.h5', run/'data'/'holdout.h5', f, run/'data'/'external.h5', out=None, spaces=['pixel'], attacks=['domias', 'pairwise', 'density'],
                          max_candidates=800, fidelity=False, utility=False, fingerprints=False, n_boot=300, seed=a.eval_seed, log=lambda x: None)

@@ -11,6 +11,8 @@ Variants:
   full             the run's own generator (a check: its numbers are the run's)
   no_field         the remainder drawn white instead of correlated across the latent map (`remainder_chol` = 0)
   pooled_texture   every class gets the pooled texture spectrum instead of its own (`ctex.class_amp` = `ctex.amp`)
+  no_texture       the content texture switched off (`ctex.amp` = 0)
+  pooled_cov       the second stage refitted without class covariances: every class gets the pooled within-class covariance in the directions
   holdout_fit      the second stage refitted on the holdout set's encodings (non-members) instead of the training set's
   z<k>             the second stage refitted on the training set with k directions instead of `public_directions` (e.g. z8: one per 15
                    of the demo phantom's 120 training patients; z7: one per 16, `--patients-per-direction 16`)
@@ -28,7 +30,7 @@ from pgan.generate import LoadedGenerator, generate_h5
 from pgan.train import load_checkpoint, build_models
 from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances, fit_remainder_field
 
-VARIANTS = ('full', 'no_field', 'pooled_texture', 'holdout_fit', 'z<k>', 't<x>', 'no_offset', 'holdout_mean', 'holdout_sd')
+VARIANTS = ('full', 'no_field', 'pooled_texture', 'no_texture', 'pooled_cov', 'holdout_fit', 'z<k>', 't<x>', 'no_offset', 'holdout_mean', 'holdout_sd')
 def _num(x:str)->bool:
     try: return 0 < float(x) <= 1
     except ValueError: return False
@@ -45,10 +47,11 @@ def moments(Z, y, K):
     n = np.bincount(y, minlength=K); M = torch.stack([Z[y == k].mean(0) for k in range(K)]); R = Z - M[torch.as_tensor(y)]
     return n, M, (R.T @ R / (len(R) - K)).numpy()
 
-def refit(G, Z, y):
-    "The second stage of `GANTrainer.fit_latent` (factor model, class covariances, remainder field) on latents Z."
+def refit(G, Z, y, class_cov:bool=True):
+    "The second stage of `GANTrainer.fit_latent` (factor model, class covariances unless not `class_cov`, remainder field) on latents Z."
     n, M, S = moments(Z, y, G.n_classes)
-    fit_moment_gaussians(G, n, M.numpy(), S); fit_class_covariances(G, Z, y)
+    fit_moment_gaussians(G, n, M.numpy(), S)
+    if class_cov: fit_class_covariances(G, Z, y)
     if G.remainder_field: fit_remainder_field(G, Z, y)
 
 def variant(run:Path, v:str)->LoadedGenerator:
@@ -57,6 +60,7 @@ def variant(run:Path, v:str)->LoadedGenerator:
     if v == 'no_field': G.remainder_chol.zero_(); return g
     if v[:1] == 't': G.class_chol.mul_(float(v[1:])); G.remainder_sd.mul_(float(v[1:])); return g   # sampling temperature: every noise of the second stage scaled by t
     if v == 'pooled_texture': G.ctex.class_amp.copy_(G.ctex.amp.expand_as(G.ctex.class_amp)); return g
+    if v == 'no_texture': G.ctex.amp.zero_(); return g
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
     Z, y, _ = encode(enc, run/'data', 'holdout' if v == 'holdout_fit' else 'train')
     if v[:1] == 'z':
@@ -64,7 +68,7 @@ def variant(run:Path, v:str)->LoadedGenerator:
         G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, z, code_remainder=True, content_texture=True,
                              class_texture=G.ctex.n_classes > 0, texture_bands=G.ctex.bands, remainder_field=G.remainder_field)
         G2.ctex.load_state_dict(G.ctex.state_dict()); g.G = G = G2.eval()
-    refit(G, Z, y)
+    refit(G, Z, y, class_cov=v != 'pooled_cov')
     if v == 'no_offset': G.class_offset.zero_()
     if v in ('holdout_mean', 'holdout_sd'):
         Zh, yh, _ = encode(enc, run/'data', 'holdout'); nh, Mh, Sh = moments(Zh, yh, G.n_classes)
