@@ -288,6 +288,7 @@ class LatentGenerator(nn.Module):
                  class_texture:bool=False,   # with `content_texture`: each class's own texture spectrum, mixed by the code's class weights
                  texture_bands:int=1,        # with `content_texture`: rings of frequency, each with its own SD map and a per-volume level (`ContentTexture`); 1: one SD map
                  remainder_field:bool=False, # with `code_remainder`: the remainder's noise correlated across a latent map's channels and positions (`fit_remainder_field`)
+                 class_remainder:bool=False, # with `code_remainder`: each class's own remainder — its SD per value (`fit_class_covariances`) and, with `remainder_field`, its own cross-spectrum — mixed by the code's class weights
                  memory:int=0):              # a positive control that memorises: this many training latents kept, each sample one of its class's (`fit_memory`; 0: none)
         super().__init__()
         d = int(math.prod(latent_shape))
@@ -306,12 +307,13 @@ class LatentGenerator(nn.Module):
             self.register_buffer('field_sd', torch.zeros(n_channels, *self.size))    # per-pixel SD of the residual (0: no field)
         self.code_remainder = code_remainder
         if code_remainder:
-            self.register_buffer('remainder_sd', torch.zeros(d))                 # per code value: SD left out by the directions (0: none)
+            self.register_buffer('remainder_sd', torch.zeros((n_classes, d) if class_remainder else d))   # per code value (per class and value with `class_remainder`): SD left out by the directions (0: none)
             self.register_buffer('class_offset', torch.zeros(n_classes, d))     # the part of each class mean outside the directions: the means stay exact
+        self.class_remainder = code_remainder and class_remainder
         self.remainder_field = code_remainder and remainder_field and len(self.latent_shape) == 3
-        if self.remainder_field:   # (h, w, C, C, 2): Cholesky factors of the standardised remainder's cross-spectrum per spatial frequency, (real, imaginary); 0: white
+        if self.remainder_field:   # ([K,] h, w, C, C, 2): Cholesky factors of the standardised remainder's cross-spectrum per spatial frequency (per class with `class_remainder`), (real, imaginary); 0: white
             c_, h_, w_ = self.latent_shape
-            self.register_buffer('remainder_chol', torch.zeros(h_, w_, c_, c_, 2))
+            self.register_buffer('remainder_chol', torch.zeros(*((n_classes,) if self.class_remainder else ()), h_, w_, c_, c_, 2))
         self.content_texture = content_texture
         if content_texture: self.ctex = ContentTexture(n_channels, self.size, n_classes=n_classes if class_texture else 0, bands=texture_bands, volume_level=texture_bands > 1)   # a submodule only when on: older checkpoints keep loading
         self.memory = int(memory)
@@ -337,7 +339,8 @@ class LatentGenerator(nn.Module):
         z = p @ self.basis + self.latent_mean
         if w is not None and bool(self.latent_sd.any()):   # isotropic noise in the directions the PCA space leaves out
             z = z + (c @ self.latent_sd)[:, None] * (w - (w @ self.basis.T) @ self.basis)
-        if r is not None and self.code_remainder: z = z + c @ self.class_offset + self.colour_remainder(r) * self.remainder_sd   # exact class means; the factor model's remainder
+        if r is not None and self.code_remainder:   # exact class means; the factor model's remainder (each class's own, mixed by the class weights, with `class_remainder`)
+            z = z + c @ self.class_offset + self.colour_remainder(r, c) * (c @ self.remainder_sd if self.class_remainder else self.remainder_sd)
         return z.view(len(c), *self.latent_shape)
 
     def recall(self, code:torch.Tensor)->torch.Tensor:
@@ -352,13 +355,16 @@ class LatentGenerator(nn.Module):
 
     def remainder_noise(self, code:torch.Tensor)->torch.Tensor:
         "Unit-variance noise per code value, from `code`: white, or coloured by the remainder's cross-spectrum when `fit_remainder_field` has set it."
-        return self.colour_remainder(code_noise(code, (self.basis.shape[1],), stream=3))
+        return self.colour_remainder(code_noise(code, (self.basis.shape[1],), stream=3), code[:, :self.n_classes])
 
-    def colour_remainder(self, e:torch.Tensor)->torch.Tensor:
+    def colour_remainder(self, e:torch.Tensor, c:torch.Tensor=None)->torch.Tensor:
         "White unit-variance noise per code value `e` (N, d), coloured by the remainder's cross-spectrum when `fit_remainder_field` has set it (else unchanged)."
         if not (self.remainder_field and bool(self.remainder_chol.any())): return e
-        L = torch.view_as_complex(self.remainder_chol)
-        f = torch.einsum('hwcd,ndhw->nchw', L, torch.fft.fft2(e.view(len(e), *self.latent_shape)))
+        L, F = torch.view_as_complex(self.remainder_chol), torch.fft.fft2(e.view(len(e), *self.latent_shape))
+        if self.class_remainder:   # each class's cross-spectrum, mixed by the class weights `c` (N, K)
+            if c is None: raise PganError("a remainder field per class needs the class weights of the codes")
+            f = torch.einsum('nk,khwcd,ndhw->nchw', c.to(L.dtype), L, F)
+        else: f = torch.einsum('hwcd,ndhw->nchw', L, F)
         return torch.fft.ifft2(f).real.flatten(1)
 
     def residual(self, code:torch.Tensor)->torch.Tensor:
@@ -541,14 +547,18 @@ def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and
                           latents,            # (N, ...) codes of the training set
                           labels,             # (N,) their classes
                          )->LatentGenerator:
-    "Give each class its own covariance in G's directions (Ledoit–Wolf around the class mean): one class's variation is not another's. A class with fewer than 2 samples keeps its factor."
+    "Give each class its own covariance in G's directions (Ledoit–Wolf around the class mean): one class's variation is not another's; with `G.class_remainder` also its own SD per value outside them. A class with fewer than 2 samples keeps the pooled ones."
     Z, y = torch.as_tensor(latents).flatten(1).double(), np.asarray(labels).astype(int)
     if len(Z) != len(y): raise PganError(f"{len(Z)} latents but {len(y)} labels")
     if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")
-    P = ((Z - G.latent_mean.double()) @ G.basis.double().T).numpy()
+    B = G.basis.double(); P = ((Z - G.latent_mean.double()) @ B.T).numpy()
     for k in range(G.n_classes):
-        if (y == k).sum() < 2: continue
-        G.class_chol[k] = torch.as_tensor(_jitter_chol(ledoit_wolf(P[y == k])[0]), dtype=torch.float32)
+        m = y == k
+        if m.sum() < 2: continue
+        G.class_chol[k] = torch.as_tensor(_jitter_chol(ledoit_wolf(P[m])[0]), dtype=torch.float32)
+        if G.class_remainder:   # what the directions leave out, around the class's own mean (`class_offset` included)
+            W = Z[torch.as_tensor(m)] - (G.latent_mean.double() + G.class_mean[k].double() @ B + G.class_offset[k].double())
+            G.remainder_sd[k] = ((W - (W @ B.T) @ B).pow(2).sum(0) / (m.sum() - 1)).sqrt().float()
     return G
 
 # %% ../nbs/10_models.ipynb #ac1cd9a4
@@ -557,21 +567,27 @@ def fit_remainder_field(G:LatentGenerator,  # built with `code_remainder` and `r
                         latents,            # (N, C, h, w) or (N, C·h·w) latent maps of the training set
                         labels,             # (N,) their classes
                        )->LatentGenerator:
-    "Set `remainder_chol`: the Cholesky factors of the standardised remainder's cross-spectrum between channels at each spatial frequency of the latent map."
+    "Set `remainder_chol`: the Cholesky factors of the standardised remainder's cross-spectrum between channels at each spatial frequency of the latent map (each class's own with `G.class_remainder`)."
     if not G.remainder_field: raise PganError("the generator has no remainder field: build it with code_remainder=True, remainder_field=True and a (C, h, w) latent shape")
     Z, y = torch.as_tensor(latents).flatten(1).double(), torch.as_tensor(np.asarray(labels).astype(int))
     if len(Z) != len(y) or len(Z) < 2: raise PganError(f"the remainder field needs at least 2 latents with a label each, got {len(Z)} latents and {len(y)} labels")
     if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")
     if y.min() < 0 or y.max() >= G.n_classes: raise PganError(f"labels must be classes 0 … {G.n_classes - 1}")
     B, sd = G.basis.double(), G.remainder_sd.double()
+    if G.class_remainder: sd = sd[y]                                                        # each latent's own class's SD
     W = Z - (G.latent_mean.double() + G.class_mean.double() @ B + G.class_offset.double())[y]   # around each class's mean
     R = (W - (W @ B.T) @ B) / torch.where(sd > 0, sd, 1.) * (sd > 0)                     # outside the directions, per value standardised
     C, h, w = G.latent_shape
     F = torch.fft.fft2(R.view(-1, C, h, w))
-    S = torch.einsum('nchw,ndhw->hwcd', F, F.conj()) / (len(F) * h * w)                 # the cross-spectrum: Hermitian PSD per frequency
-    jit = 1e-6 * S.diagonal(dim1=-2, dim2=-1).real.mean() + 1e-12
-    L = torch.linalg.cholesky(S + jit * torch.eye(C, dtype=S.dtype))
-    G.remainder_chol.copy_(torch.view_as_real(L.to(torch.complex64)))
+    def chol(F):   # the cross-spectrum of rows F (Hermitian PSD per frequency) → its Cholesky factors, (real, imaginary)
+        S = torch.einsum('nchw,ndhw->hwcd', F, F.conj()) / (len(F) * h * w)
+        jit = 1e-6 * S.diagonal(dim1=-2, dim2=-1).real.mean() + 1e-12
+        return torch.view_as_real(torch.linalg.cholesky(S + jit * torch.eye(C, dtype=S.dtype)).to(torch.complex64))
+    pooled = chol(F)
+    if not G.class_remainder: G.remainder_chol.copy_(pooled); return G
+    for k in range(G.n_classes):   # a class with fewer latents than channels cannot fill its C × C spectrum: the pooled one
+        m = y == k
+        G.remainder_chol[k] = chol(F[m]) if int(m.sum()) >= max(C, 2) else pooled
     return G
 
 

@@ -118,7 +118,7 @@ def model_spec(self:GANTrainer)->dict:
         return dict(arch='latent', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width,
                     z_dim=min(c.z_dim, self.public_directions()) if c.auto_directions else c.z_dim, latent_channels=c.latent_channels,
                     **({} if c.latent_down == 3 else {'latent_down': c.latent_down}),   # checkpoints without the key: 3
-                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **({'texture_bands': c.texture_bands} if c.texture and c.texture_bands > 1 else {}), **(dict(remainder_field=True, class_texture=True) if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}))
+                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **({'texture_bands': c.texture_bands} if c.texture and c.texture_bands > 1 else {}), **({'remainder_field': True} if c.detail or c.class_remainder else {}), **({'class_remainder': True} if c.class_remainder else {}), **({'class_texture': True} if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}))
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                 norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes, **({'projection': True} if c.projection else {}))
 
@@ -140,7 +140,7 @@ def build_models(spec:dict, # `model_spec`'s dict, as stored in a checkpoint
     if spec.get('arch') == 'latent':
         ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'], spec.get('latent_down', 3))
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim'],
-                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), texture_bands=spec.get('texture_bands', 1), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), memory=spec.get('memory', 0)), ae.encoder
+                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), texture_bands=spec.get('texture_bands', 1), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), class_remainder=spec.get('class_remainder', False), memory=spec.get('memory', 0)), ae.encoder
     G = Generator(spec['n_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['z_dim'], spec['norm_g'])
     D = Discriminator(spec['d_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['norm_d'], projection=spec.get('projection', False))
     return G, D

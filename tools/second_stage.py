@@ -14,6 +14,9 @@ Variants:
   no_texture       the content texture switched off (`ctex.amp` = 0)
   pooled_cov       the second stage refitted without class covariances: every class gets the pooled within-class covariance in the directions
   holdout_fit      the second stage refitted on the holdout set's encodings (non-members) instead of the training set's
+  class_remainder  the second stage refitted with each class's own remainder (SD per latent value and cross-spectrum across the
+                   latent map, `LatentGenerator(class_remainder=True, remainder_field=True)`); on a run of the new default: its own fit
+  pooled_remainder the second stage refitted with the classes' pooled remainder SD, drawn white (the default before `class_remainder`)
   z<k>             the second stage refitted on the training set with k directions instead of `public_directions` (e.g. z8: one per 15
                    of the demo phantom's 120 training patients; z7: one per 16, `--patients-per-direction 16`)
   t<x>             a sampling temperature: the directions' and the remainder's noise scaled by x in (0, 1] (e.g. t0.7), nothing refitted
@@ -30,7 +33,7 @@ from pgan.generate import LoadedGenerator, generate_h5
 from pgan.train import load_checkpoint, build_models
 from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances, fit_remainder_field
 
-VARIANTS = ('full', 'no_field', 'pooled_texture', 'no_texture', 'pooled_cov', 'holdout_fit', 'z<k>', 't<x>', 'no_offset', 'holdout_mean', 'holdout_sd')
+VARIANTS = ('full', 'class_remainder', 'pooled_remainder', 'no_field', 'pooled_texture', 'no_texture', 'pooled_cov', 'holdout_fit', 'z<k>', 't<x>', 'no_offset', 'holdout_mean', 'holdout_sd')
 def _num(x:str)->bool:
     try: return 0 < float(x) <= 1
     except ValueError: return False
@@ -63,10 +66,10 @@ def variant(run:Path, v:str)->LoadedGenerator:
     if v == 'no_texture': G.ctex.amp.zero_(); return g
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
     Z, y, _ = encode(enc, run/'data', 'holdout' if v == 'holdout_fit' else 'train')
-    if v[:1] == 'z':
-        z = int(v[1:])
+    if v[:1] == 'z' or v in ('class_remainder', 'pooled_remainder'):
+        z, cr = (int(v[1:]), G.class_remainder) if v[:1] == 'z' else (G.z_dim, v == 'class_remainder')
         G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, z, code_remainder=True, content_texture=True,
-                             class_texture=G.ctex.n_classes > 0, texture_bands=G.ctex.bands, remainder_field=G.remainder_field)
+                             class_texture=G.ctex.n_classes > 0, texture_bands=G.ctex.bands, remainder_field=cr or (G.remainder_field and v[:1] == 'z'), class_remainder=cr)
         G2.ctex.load_state_dict(G.ctex.state_dict()); g.G = G = G2.eval()
     refit(G, Z, y, class_cov=v != 'pooled_cov')
     if v == 'no_offset': G.class_offset.zero_()
