@@ -138,7 +138,7 @@ def _dp_kwargs(args)->dict:
 
 # %% ../nbs/60_cli.ipynb #bb34a545
 _TEXTURE_HELP = "latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)"   # `pgan train` and `pgan run`
-_DETAIL_HELP = "arch latent: the remainder correlated across the latent map and each class's own texture spectrum: closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)"
+_DETAIL_HELP = "arch latent: each class's own texture spectrum, on top of the default's remainder (each class's own, correlated across the latent map): closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)"
 
 _LATENT_DOWN_HELP = 'arch latent: halvings from the image to the latent map (profile default)'
 _LATENT_CHANNELS_HELP = 'arch latent: channels of the latent map (profile default)'

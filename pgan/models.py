@@ -6,8 +6,8 @@
 __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discriminator', 'icnr_', 'AutoEncoder', 'code_noise',
            'band_masks', 'ContentTexture', 'cosine_rate', 'fit_content_texture', 'LatentGenerator',
            'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field',
-           'debias_eigenvalues', 'fit_moment_gaussians', 'fit_class_covariances', 'fit_remainder_field', 'fit_memory',
-           'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
+           'debias_eigenvalues', 'fit_moment_gaussians', 'min_class_remainder', 'fit_class_covariances',
+           'fit_remainder_field', 'fit_memory', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -542,12 +542,16 @@ def fit_moment_gaussians(G:LatentGenerator,  # the generator whose buffers are s
     return p
 
 # %% ../nbs/10_models.ipynb #1cb9a90c
+def min_class_remainder(G:LatentGenerator)->int:   # the fewest latents of a class that get their own remainder
+    "4 latents per channel of the latent map (64 for 16 channels): a C × C cross-spectrum from fewer is ill-conditioned and leans towards the class's few training latents; a smaller class keeps the pooled remainder."
+    return 4 * G.latent_shape[0] if len(G.latent_shape) == 3 else 4
+
 @torch.no_grad()
 def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and class means are set (`fit_moment_gaussians`); its class factors are replaced
                           latents,            # (N, ...) codes of the training set
                           labels,             # (N,) their classes
                          )->LatentGenerator:
-    "Give each class its own covariance in G's directions (Ledoit–Wolf around the class mean): one class's variation is not another's; with `G.class_remainder` also its own SD per value outside them. A class with fewer than 2 samples keeps the pooled ones."
+    "Give each class its own covariance in G's directions (Ledoit–Wolf around the class mean): one class's variation is not another's; with `G.class_remainder` also its own SD per value outside them (`min_class_remainder`). A class with fewer than 2 samples keeps the pooled ones."
     Z, y = torch.as_tensor(latents).flatten(1).double(), np.asarray(labels).astype(int)
     if len(Z) != len(y): raise PganError(f"{len(Z)} latents but {len(y)} labels")
     if Z.shape[1] != G.basis.shape[1]: raise PganError(f"latents have {Z.shape[1]} values each, the generator expects {G.basis.shape[1]}")
@@ -556,7 +560,7 @@ def fit_class_covariances(G:LatentGenerator,  # a generator whose directions and
         m = y == k
         if m.sum() < 2: continue
         G.class_chol[k] = torch.as_tensor(_jitter_chol(ledoit_wolf(P[m])[0]), dtype=torch.float32)
-        if G.class_remainder:   # what the directions leave out, around the class's own mean (`class_offset` included)
+        if G.class_remainder and m.sum() >= min_class_remainder(G):   # what the directions leave out, around the class's own mean (`class_offset` included)
             W = Z[torch.as_tensor(m)] - (G.latent_mean.double() + G.class_mean[k].double() @ B + G.class_offset[k].double())
             G.remainder_sd[k] = ((W - (W @ B.T) @ B).pow(2).sum(0) / (m.sum() - 1)).sqrt().float()
     return G
@@ -585,9 +589,9 @@ def fit_remainder_field(G:LatentGenerator,  # built with `code_remainder` and `r
         return torch.view_as_real(torch.linalg.cholesky(S + jit * torch.eye(C, dtype=S.dtype)).to(torch.complex64))
     pooled = chol(F)
     if not G.class_remainder: G.remainder_chol.copy_(pooled); return G
-    for k in range(G.n_classes):   # a class with fewer latents than channels cannot fill its C × C spectrum: the pooled one
+    for k in range(G.n_classes):   # a small class: the pooled spectrum (`min_class_remainder`)
         m = y == k
-        G.remainder_chol[k] = chol(F[m]) if int(m.sum()) >= max(C, 2) else pooled
+        G.remainder_chol[k] = chol(F[m]) if int(m.sum()) >= min_class_remainder(G) else pooled
     return G
 
 

@@ -153,7 +153,7 @@ def run_pipeline(out,                        # the run folder
                  dp:dict=None,               # DP settings for training, e.g. dict(dp=True, target_epsilon=8.): DP-SGD, or the moment release of arch 'moments' (see `12_dp`)
                  arch:str=None,              # generator architecture: 'acgan', 'latent' or 'moments' (default: the profile's)
                  texture:bool=None,          # latent arch: also sample its noise model; moments arch: its texture field (`TrainConfig.texture`; default: the arch's)
-                 detail:bool=None,           # arch latent: the correlated remainder and each class's texture spectrum (`TrainConfig.detail`; default: off)
+                 detail:bool=None,           # arch latent: each class's texture spectrum (and the correlated remainder, which the default has too: `TrainConfig.detail`; default: off)
                  latent_down:int=None,       # arch latent: halvings from the image to the latent map (`TrainConfig.latent_down`; default: the profile's)
                  latent_channels:int=None,   # arch latent: channels of the latent map (`TrainConfig.latent_channels`; default: the profile's)
                  patients_per_direction:int=None, # archs latent and moments without z_dim: one principal direction per this many training patients (`TrainConfig.patients_per_direction`; default 8)
