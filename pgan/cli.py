@@ -142,6 +142,7 @@ _DETAIL_HELP = "arch latent: each class's own texture spectrum, on top of the de
 
 _LATENT_DOWN_HELP = 'arch latent: halvings from the image to the latent map (profile default)'
 _LATENT_CHANNELS_HELP = 'arch latent: channels of the latent map (profile default)'
+_TEMPERATURE_HELP = "arch latent: its samples' spread about their class means, along the factor directions and in the remainder, times this, in (0, 1] (default without --z-dim: 0.85, which keeps the release's membership signal at chance; 1: as fitted)"
 _PER_DIRECTION_HELP = "archs latent and moments without --z-dim or --dp: one principal direction of the factor model per this many training patients, the rest as independent noise (default 8; more keep fewer of the training set's particulars)"
 _TEXTURE_BANDS_HELP = "arch latent: rings of frequency of the content texture, each with its own SD map and a level per volume set by the decoded volume, so the grain follows the anatomy (default 3; 1: one SD map)"
 
@@ -162,6 +163,7 @@ _TRAIN_OPTS = [  # (flag, TrainConfig field, type, help)
     ('--latent-channels', 'latent_channels', _pos_int, _LATENT_CHANNELS_HELP),
     ('--patients-per-direction', 'patients_per_direction', _pos_int, _PER_DIRECTION_HELP),
     ('--texture-bands', 'texture_bands', _pos_int, _TEXTURE_BANDS_HELP),
+    ('--temperature', 'temperature', _pos_float, _TEMPERATURE_HELP),
     ('--z-dim', 'z_dim', _pos_int, 'noise dimension; archs moments and latent: principal directions of their Gaussian (default without DP: one per 8 training patients (--patients-per-direction), at most 64, the rest as independent noise per code value; moments under DP: 64; at most the code size)'),
     ('--dct-share', 'dct_share', _pos_float, "arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP; at most 4,096 coefficients)"),
     ('--clip-residual', 'clip_residual', _pos_float, "arch moments: bound on a volume's distance from its class mean, as an RMS pixel value (default 0.25)"),
@@ -359,6 +361,7 @@ def _add_run(sub):
     p.add_argument('--latent-channels', type=_pos_int, help=_LATENT_CHANNELS_HELP)
     p.add_argument('--patients-per-direction', type=_pos_int, help=_PER_DIRECTION_HELP)
     p.add_argument('--texture-bands', type=_pos_int, help=_TEXTURE_BANDS_HELP)
+    p.add_argument('--temperature', type=_pos_float, help=_TEMPERATURE_HELP)
     p.add_argument('--z-dim', type=_pos_int, help='noise dimension; archs moments and latent: principal directions of their Gaussian (default without DP: one per 8 training patients (--patients-per-direction), at most 64, the rest as independent noise per code value; moments under DP: 64; at most the code size)')
     p.add_argument('--dct-share', type=_pos_float, help="arch moments: share of each image axis's frequencies in the DCT code (default 0.5 without DP, 0.25 under DP)")
     p.add_argument('--ema', type=float, help="sample from an exponential moving average of G's weights with this decay, 0 turns it off (default for arch acgan with --profile demo: an average over the last third of the run, decay 0.999 on the demo phantom; off for quick and paper; it stays under DP: post-processing)")
@@ -381,7 +384,7 @@ def cmd_run(args, # the parsed `pgan run` flags (argparse `Namespace`)
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture, detail=args.detail or None, latent_down=args.latent_down, latent_channels=args.latent_channels, patients_per_direction=args.patients_per_direction, texture_bands=args.texture_bands, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
+                     texture=args.texture, detail=args.detail or None, latent_down=args.latent_down, latent_channels=args.latent_channels, patients_per_direction=args.patients_per_direction, texture_bands=args.texture_bands, temperature=args.temperature, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
     M = r['metrics']
     from pgan.evaluate import space_results
     for sp, res in space_results(M['privacy']).items():

@@ -69,6 +69,7 @@ class TrainConfig:
     patients_per_direction:int = 8  # with auto_directions: one principal direction per this many training patients (`public_directions`); more patients per direction keep fewer of the training set's particulars in the release (`98_release_quality`)
     memorise:bool = False         # arch latent: a positive control that memorises — each sample decodes one of the training latents themselves (`fit_memory`); for testing privacy measures (`93_paper_privacy`), never a release
     class_remainder:bool = False  # arch latent with its factor model: each class's own remainder — its SD per latent value and its cross-spectrum across the latent map (`fit_remainder_field`) — instead of white noise with the classes' pooled SD; on by default without DP (a real-trained classifier recognises 0.66–0.74 of the synthetic cervical volumes instead of 0.36–0.42, spectrum deviation 0.33–0.35 instead of 0.53–0.57, `98_release_quality`)
+    temperature:float = 1.0       # arch latent: its samples' spread about their class means, along the directions and in the remainder, × this (`cool_`, a sampling temperature in (0, 1]); 0.85 by default without DP: the release keeps less of its training patients — the membership signal DOMIAS found on 4 of 5 seeds at 1 falls to chance on 5 of 5 — at the cost of some diversity (five seeds, the same fits: classifier-space recall 0.66 instead of 0.74, spectrum deviation 0.56 instead of 0.35, TSTR/TRTR unchanged, `98_release_quality`)
     detail:bool = False           # arch latent with its texture and factor model: the remainder correlated across the latent map (`fit_remainder_field`; each class's own with `class_remainder`, as in the default) and each class's own texture spectrum — measured before `class_remainder`: closer to the real volumes (classifier FID 5.9 against 24.7 with the one-map texture; the default's three bands: 11.2, `98_release_quality`), but a classifier trained on them leans on texture (TSTR/TRTR 0.88 against 0.93): not the default
     ema:float = 0.0               # decay of an exponential moving average of G's weights (bias-corrected), kept beside G and sampled from instead (0: off); arch acgan
     ema_horizon:float = 0.0       # instead of a fixed decay: the average spans this share of the run's G steps, decay = 1 − 1/(share · steps) (`ema_decay`; the demo profile: 1/3)
@@ -116,6 +117,8 @@ class TrainConfig:
             raise PganError("detail refines arch 'latent' with its texture and its factor model (the demo default): leave out detail, or no-texture and z_dim")
         if self.class_remainder and not (self.arch == 'latent' and self.auto_directions):
             raise PganError("class_remainder gives each class its own remainder in arch 'latent''s factor model (the demo default): leave it out, or leave out z_dim")
+        if not (isinstance(self.temperature, (int, float)) and not isinstance(self.temperature, bool) and 0 < self.temperature <= 1): raise PganError(f"temperature must be in (0, 1], got {self.temperature!r}")
+        if self.temperature != 1 and self.arch != 'latent': raise PganError(f"temperature cools arch 'latent''s second stage: arch {self.arch!r} has none; leave it out")
         if self.memorise and self.arch != 'latent': raise PganError(f"memorise keeps arch 'latent''s training latents: arch {self.arch!r} has none; leave it out")
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
         for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down', 'patients_per_direction', 'texture_bands'):
@@ -146,7 +149,7 @@ class TrainConfig:
 
 DCTGAN_PROFILE = dict(arch='dctgan', width=256, z_dim=64, batch_size=256, epochs=10, lr=2e-4, checkpoint_every=5, ema_horizon=1/3, d_schedule='1,2,5,10,20,50', clip_fakes=True)   # every profile: MLPs on 768 DCT coefficients, sized for thousands of volumes (300 steps on the paper-size phantom: 1.5 min, 3 min under DP-SGD; `94_paper_tradeoff`)
 MOMENTS_PROFILE = dict(arch='moments', z_dim=64, epochs=1, checkpoint_every=1)   # one pass over the data, every profile; 64 principal directions of the class-pooled codes
-LATENT_PUBLIC = dict(texture=True, auto_directions=True, class_remainder=True)   # arch latent (never under DP): the factor model in latent space — `public_directions` of the training patients + each class's own remainder, correlated across the latent map — and the content texture (`98_release_quality`)
+LATENT_PUBLIC = dict(texture=True, auto_directions=True, class_remainder=True, temperature=0.85)   # arch latent (never under DP): the factor model in latent space — `public_directions` of the training patients + each class's own remainder, correlated across the latent map — sampled at temperature 0.85, and the content texture (`98_release_quality`)
 MOMENTS_PUBLIC = dict(z_dim=64, dct_share=0.5, texture=True, auto_directions=True)   # arch moments without DP: the Gaussian on half of each axis's frequencies (3 × 32 × 32 of a 9 × 64 × 64 volume) as a factor model — `public_directions` of the training patients (at most 64) + independent noise per code value — and the texture field above them (`98_release_quality`); under DP the code stays small: the noise grows with it
 WGAN_DEFAULTS = dict(diter=5, norm_d='layer')   # Gulrajani et al.: 5 critic steps, no BatchNorm in the critic
 DP_FIELDS = ('dp', 'noise_multiplier', 'target_epsilon', 'max_grad_norm', 'delta', 'accountant')   # the DP settings of a `TrainConfig` (the CLI's flags, the pipeline's stage key)
@@ -162,7 +165,7 @@ def make_config(profile:str='demo', # 'quick', 'demo' or 'paper'
           else profile_defaults(profile, 'latent' if arch == 'latent' else 'acgan'))
     if arch in ('moments', 'latent') and not overrides.get('dp'):
         kw.update(MOMENTS_PUBLIC if arch == 'moments' else LATENT_PUBLIC)
-        if overrides.get('z_dim') is not None: kw['auto_directions'] = kw['class_remainder'] = False   # an explicit z_dim: exactly that many directions, nothing else
+        if overrides.get('z_dim') is not None: kw['auto_directions'] = kw['class_remainder'] = False; kw['temperature'] = 1.   # an explicit z_dim: exactly that many directions, nothing else
     if str(overrides.get('loss')).startswith('wgan'): kw.update(WGAN_DEFAULTS)
     if overrides.get('dp'):
         kw.update(DP_DEFAULTS)

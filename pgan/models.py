@@ -7,7 +7,8 @@ __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discrim
            'band_masks', 'ContentTexture', 'cosine_rate', 'fit_content_texture', 'LatentGenerator',
            'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field',
            'debias_eigenvalues', 'fit_moment_gaussians', 'min_class_remainder', 'fit_class_covariances',
-           'fit_remainder_field', 'fit_memory', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator', 'DCTDiscriminator']
+           'fit_remainder_field', 'cool_', 'fit_memory', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
+           'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
 import math, hashlib
@@ -594,6 +595,17 @@ def fit_remainder_field(G:LatentGenerator,  # built with `code_remainder` and `r
         G.remainder_chol[k] = chol(F[m]) if int(m.sum()) >= min_class_remainder(G) else pooled
     return G
 
+
+# %% ../nbs/10_models.ipynb #39254fab
+@torch.no_grad()
+def cool_(G:LatentGenerator,  # a fitted generator (its second stage set)
+          t:float,            # the temperature, in (0, 1]: 1 leaves G as fitted
+         )->LatentGenerator:
+    "A sampling temperature: the spread of G's samples about their class means — along its directions (`class_chol`), outside them (`latent_sd`) and in its remainder (`remainder_sd`) — times `t`, in place; the class means, the decoder and the texture unchanged (the truncation trick of Brock et al. 2019, for a Gaussian)."
+    if not (isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t <= 1): raise PganError(f"temperature must be in (0, 1], got {t!r}")
+    G.class_chol.mul_(t); G.latent_sd.mul_(t)
+    if G.code_remainder: G.remainder_sd.mul_(t)
+    return G
 
 # %% ../nbs/10_models.ipynb #9a1bc6a2
 @torch.no_grad()

@@ -82,8 +82,8 @@ def _data_stage(out:Path, profile:str, data_dir, seed:int, size, log)->tuple:
 def train_stage_key(cfg,          # the run's `TrainConfig`
                     data_key:str, # the data stage's key
                    )->str:
-    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, texture_bands only for arch latent, the adaptive D schedule only when on, so older keys stay valid)."
-    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else set(DP_FIELDS)) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.arch == 'latent' else {'texture_bands'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.class_remainder else {'class_remainder'}) | (set() if cfg.latent_down != 3 else {'latent_down'}) | (set() if cfg.patients_per_direction != 8 else {'patients_per_direction'}) | (set() if cfg.memorise else {'memorise'})
+    "The training stage's key: every setting that changes the trained weights (DP settings only for DP runs, the arch only when not the paper's, ema and ema_horizon only when on, clip_residual only for arch moments, texture_bands only for arch latent, temperature only when below 1, the adaptive D schedule only when on, so older keys stay valid)."
+    skip = {'epochs', 'device', 'num_workers', 'preload_gib'} | (set() if cfg.dp else set(DP_FIELDS)) | ({'arch', 'latent_channels', 'texture'} if cfg.arch == 'acgan' else set()) | (set() if cfg.ema else {'ema'}) | (set() if cfg.ema_horizon else {'ema_horizon'}) | (set() if cfg.arch == 'moments' else {'clip_residual'}) | (set() if cfg.arch == 'latent' else {'texture_bands'}) | (set() if cfg.d_schedule else {'d_schedule', 'd_threshold', 'd_beta', 'd_grace'}) | (set() if cfg.dp and cfg.clip_fakes else {'clip_fakes'}) | (set() if cfg.diffaug else {'diffaug'}) | (set() if cfg.projection else {'projection'}) | (set() if cfg.detail else {'detail'}) | (set() if cfg.class_remainder else {'class_remainder'}) | (set() if cfg.temperature != 1 else {'temperature'}) | (set() if cfg.latent_down != 3 else {'latent_down'}) | (set() if cfg.patients_per_direction != 8 else {'patients_per_direction'}) | (set() if cfg.memorise else {'memorise'})
     return stage_key({k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip}, data_key)
 
 def _train_stage(out:Path, cfg, paths:dict, data_key:str, log)->tuple:
@@ -158,6 +158,7 @@ def run_pipeline(out,                        # the run folder
                  latent_channels:int=None,   # arch latent: channels of the latent map (`TrainConfig.latent_channels`; default: the profile's)
                  patients_per_direction:int=None, # archs latent and moments without z_dim: one principal direction per this many training patients (`TrainConfig.patients_per_direction`; default 8)
                  texture_bands:int=None,     # arch latent: rings of frequency of the content texture, each with its SD map (`TrainConfig.texture_bands`; default 3)
+                 temperature:float=None,     # arch latent: its samples' spread about their class means × this, in (0, 1] (`TrainConfig.temperature`; default without DP 0.85)
                  z_dim:int=None,             # noise dimension; arch moments: principal directions (`TrainConfig.z_dim`; default: the arch's)
                  dct_share:float=None,       # arch moments: share of each axis's frequencies in the DCT code (`TrainConfig.dct_share`; default: the arch's)
                  projection:bool=None,       # arch acgan: a projection discriminator (`TrainConfig.projection`; default: the profile's)
@@ -170,7 +171,7 @@ def run_pipeline(out,                        # the run folder
     say = log or (lambda s: print(s, file=sys.stderr))
     defaults = profile_defaults(profile, 'run'); n = n_synthetic or defaults['n_synthetic']; sp = list(spaces or defaults['spaces'])
     check_request(sp, ATTACK_NAMES, parse_gate(gate), True, utility)          # bad options fail before any work
-    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, detail=detail, latent_down=latent_down, latent_channels=latent_channels, patients_per_direction=patients_per_direction, texture_bands=texture_bands, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
+    cfg = make_config(profile, seed=seed, device=device, epochs=epochs, arch=arch, texture=texture, detail=detail, latent_down=latent_down, latent_channels=latent_channels, patients_per_direction=patients_per_direction, texture_bands=texture_bands, temperature=temperature, z_dim=z_dim, dct_share=dct_share, ema=ema, diffaug=diffaug, projection=projection, **(dp or {}))
     out = Path(out); t0 = time.time()
     for p in (out, *out.parents):       # a file where the run folder, or one of its parents, should be: refused before any work
         if p.exists() and not p.is_dir(): raise PganError(f"`out` {out}: {p} is a file, not a folder")

@@ -18,7 +18,7 @@ from torch.utils.data.distributed import DistributedSampler
 from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, get_device
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights, balanced_accuracy
-from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, LowPassDCT, dct_keep, DCTGenerator, DCTDiscriminator
+from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, cool_, LowPassDCT, dct_keep, DCTGenerator, DCTDiscriminator
 from .config import TrainConfig, public_directions, GAN_ARCHS, BCE_LOSSES, adv_d_loss, adv_g_loss, gradient_penalty, clip_weights_, diff_augment, ema_update, ema_decay, DStepSchedule, d_step_rates
 from .callbacks import default_callbacks, _vols
 
@@ -264,7 +264,7 @@ def ae_step(self:GANTrainer, x)->dict:
 def fit_latent(self:GANTrainer,
                batch_size:int=256,    # volumes per encoder pass
                texture:bool=False):   # also fit the content texture (when G has one): a few passes over the decoded training set
-    "Encode the training set (eval mode) and refit the second stage: the factor model of `public_directions` with each class's own covariance in them and the remainder correlated across the latent map (`cfg.auto_directions`) or a Gaussian per class in `z_dim` PCA components (decoded means); then, with `texture`, the content texture (each class's own spectrum)."
+    "Encode the training set (eval mode) and refit the second stage: the factor model of `public_directions` with each class's own covariance in them and the remainder correlated across the latent map (`cfg.auto_directions`) or a Gaussian per class in `z_dim` PCA components (decoded means), cooled to `cfg.temperature`; then, with `texture`, the content texture (each class's own spectrum)."
     was = self.D.training; self.D.eval()
     zs, ys, G = [], [], self.G
     for x, y in DataLoader(self.train_ds, batch_size=batch_size): zs.append(self.D(x.to(self.device)).cpu()); ys.append(y)
@@ -278,6 +278,7 @@ def fit_latent(self:GANTrainer,
         G.to(self.device)
     else:
         fit_latent_gaussians(G, Z.float().view(len(Z), *G.latent_shape), y); G.latent_sd.zero_(); G.resid_amp.zero_()   # decoded means
+    if self.cfg.temperature != 1: cool_(G, self.cfg.temperature)   # a sampling temperature: the spread about the class means × it (`TrainConfig.temperature`)
     if G.memory: fit_memory(G, Z, y)   # the memorising control: its samples are the training latents themselves
     if texture and G.content_texture:
         enc, dev, gen = self.D, self.device, torch.Generator().manual_seed(self.cfg.seed)
