@@ -142,7 +142,7 @@ _DETAIL_HELP = "arch latent: each class's own texture spectrum, on top of the de
 
 _LATENT_DOWN_HELP = 'arch latent: halvings from the image to the latent map (profile default)'
 _LATENT_CHANNELS_HELP = 'arch latent: channels of the latent map (profile default)'
-_TEMPERATURE_HELP = "arch latent: its samples' spread about their class means, along the factor directions and in the remainder, times this, in (0, 1] (default without --z-dim: 0.85, which keeps the release's membership signal at chance; 1: as fitted)"
+_TEMPERATURE_HELP = "arch latent: its samples' spread about their class means, along the factor directions and in the remainder, times this, in (0, 1] (default without --z-dim: 0.85, nearer the class means, which brings the membership signal of the demo's releases to chance at some cost in diversity; 1: as fitted)"
 _PER_DIRECTION_HELP = "archs latent and moments without --z-dim or --dp: one principal direction of the factor model per this many training patients, the rest as independent noise (default 8; more keep fewer of the training set's particulars)"
 _TEXTURE_BANDS_HELP = "arch latent: rings of frequency of the content texture, each with its own SD map and a level per volume set by the decoded volume, so the grain follows the anatomy (default 3; 1: one SD map)"
 
