@@ -7,6 +7,8 @@ runs/quality/second_stage.jsonl (or --jsonl), which nbs/98_release_quality.ipynb
 
     python tools/second_stage.py --recipe latent_d2_detail --seeds 0,4 --variants full,no_field,pooled_texture,holdout_fit
 
+Variants that refit the second stage sample it at the run's own temperature (`cool_`).
+
 Variants:
   full             the run's own generator (a check: its numbers are the run's)
   no_field         the remainder drawn white instead of correlated across the latent map (`remainder_chol` = 0)
@@ -20,6 +22,10 @@ Variants:
   z<k>             the second stage refitted on the training set with k directions instead of `public_directions` (e.g. z8: one per 15
                    of the demo phantom's 120 training patients; z7: one per 16, `--patients-per-direction 16`)
   t<x>             a sampling temperature: the directions' and the remainder's noise scaled by x in (0, 1] (e.g. t0.7), nothing refitted
+  r<x>             the remainder's noise alone scaled by x in (0, 1] (r0 switches it off), on top of the run's own temperature
+  np<k>e<eps>      k directions from the total covariance with Gaussian noise on it (the Gaussian mechanism at ε = eps, δ = 1e-5,
+                   per patient: the latents' within-class residuals bounded by the 95th percentile of their norms, a prototype's bound,
+                   a patient's VUs all counted), everything else refitted on the exact training latents in those directions (e.g. np64e1)
   no_offset        the class means outside the directions left out (`class_offset` = 0)
   holdout_mean     the overall latent mean taken from the holdout set, the rest from the training set
   holdout_sd       the remainder's SD per latent value taken from the holdout set, the rest from the training set
@@ -31,13 +37,28 @@ sys.path.insert(0, str(Path(__file__).parent))
 from quality import evaluate_prototype
 from pgan.generate import LoadedGenerator, generate_h5
 from pgan.train import load_checkpoint, build_models
-from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances, fit_remainder_field
+from pgan.models import LatentGenerator, fit_moment_gaussians, fit_class_covariances, fit_remainder_field, cool_
 
-VARIANTS = ('full', 'class_remainder', 'pooled_remainder', 'no_field', 'pooled_texture', 'no_texture', 'pooled_cov', 'holdout_fit', 'z<k>', 't<x>', 'no_offset', 'holdout_mean', 'holdout_sd')
+VARIANTS = ('full', 'class_remainder', 'pooled_remainder', 'no_field', 'pooled_texture', 'no_texture', 'pooled_cov', 'holdout_fit', 'z<k>', 't<x>', 'r<x>', 'np<k>e<eps>', 'no_offset', 'holdout_mean', 'holdout_sd')
 def _num(x:str)->bool:
     try: return 0 < float(x) <= 1
     except ValueError: return False
-known = lambda v: (v in VARIANTS and v not in ('z<k>', 't<x>')) or (v[:1] == 'z' and v[1:].isdigit() and int(v[1:]) > 0) or (v[:1] == 't' and _num(v[1:]))
+known = lambda v: (v in VARIANTS and v not in ('z<k>', 't<x>', 'r<x>', 'np<k>e<eps>')) or _npk(v) is not None or (v[:1] == 'z' and v[1:].isdigit() and int(v[1:]) > 0) or (v[:1] == 't' and _num(v[1:])) or (v[:1] == 'r' and (v[1:] == '0' or _num(v[1:])))
+
+def _npk(v:str):
+    "(k, eps) of a variant np<k>e<eps>, else None."
+    if not v.startswith('np') or 'e' not in v[2:]: return None
+    k, e = v[2:].split('e', 1)
+    try: return (int(k), float(e)) if int(k) > 0 and float(e) > 0 else None
+    except ValueError: return None
+
+def noisy_within(Z, y, p, K, eps:float, delta:float=1e-5, seed:int=0):
+    "The pooled within-class covariance plus symmetric Gaussian noise: the Gaussian mechanism for one patient's VUs (residual norms bounded by their 95th percentile)."
+    n, M, S = moments(Z, y, K); R = (Z - M[torch.as_tensor(y)]).numpy()
+    C = np.quantile(np.linalg.norm(R, axis=1), 0.95); per = np.unique(p, return_counts=True)[1].max()
+    sd = per * C**2 / (len(R) - K) * np.sqrt(2 * np.log(1.25 / delta)) / eps
+    E = np.random.default_rng(seed).normal(0, sd, S.shape); E = np.triu(E) + np.triu(E, 1).T
+    return n, M, S + E, sd
 
 def encode(enc, data:Path, name:str):
     "The latents (N, d) float64, classes and patients of one set of a run's data/."
@@ -62,16 +83,20 @@ def variant(run:Path, v:str)->LoadedGenerator:
     if v == 'full': return g
     if v == 'no_field': G.remainder_chol.zero_(); return g
     if v[:1] == 't': G.class_chol.mul_(float(v[1:])); G.remainder_sd.mul_(float(v[1:])); return g   # sampling temperature: every noise of the second stage scaled by t
+    if v[:1] == 'r' and v[1:2].isdigit(): G.remainder_sd.mul_(float(v[1:])); return g   # the remainder alone, scaled
     if v == 'pooled_texture': G.ctex.class_amp.copy_(G.ctex.amp.expand_as(G.ctex.class_amp)); return g
     if v == 'no_texture': G.ctex.amp.zero_(); return g
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
-    Z, y, _ = encode(enc, run/'data', 'holdout' if v == 'holdout_fit' else 'train')
-    if v[:1] == 'z' or v in ('class_remainder', 'pooled_remainder'):
-        z, cr = (int(v[1:]), G.class_remainder) if v[:1] == 'z' else (G.z_dim, v == 'class_remainder')
+    Z, y, pt = encode(enc, run/'data', 'holdout' if v == 'holdout_fit' else 'train')
+    if v[:1] == 'z' or _npk(v) or v in ('class_remainder', 'pooled_remainder'):
+        z, cr = (int(v[1:]), G.class_remainder) if v[:1] == 'z' else (_npk(v)[0], G.class_remainder) if _npk(v) else (G.z_dim, v == 'class_remainder')
         G2 = LatentGenerator(G.decoder, G.n_classes, G.n_channels, G.size, G.latent_shape, z, code_remainder=True, content_texture=True,
                              class_texture=G.ctex.n_classes > 0, texture_bands=G.ctex.bands, remainder_field=cr or (G.remainder_field and v[:1] == 'z'), class_remainder=cr)
         G2.ctex.load_state_dict(G.ctex.state_dict()); g.G = G = G2.eval()
-    refit(G, Z, y, class_cov=v != 'pooled_cov')
+    if _npk(v):   # only the directions from the noisy covariance; means, class covariances and the remainder from the exact latents
+        n, M, Sn, sd = noisy_within(Z, y, pt, G.n_classes, _npk(v)[1]); fit_moment_gaussians(G, n, M.numpy(), Sn)
+        print(f'{v}: noise SD {sd:.3g} per covariance entry', flush=True); fit_class_covariances(G, Z, y); fit_remainder_field(G, Z, y)
+    else: refit(G, Z, y, class_cov=v != 'pooled_cov')
     if v == 'no_offset': G.class_offset.zero_()
     if v in ('holdout_mean', 'holdout_sd'):
         Zh, yh, _ = encode(enc, run/'data', 'holdout'); nh, Mh, Sh = moments(Zh, yh, G.n_classes)
@@ -79,6 +104,7 @@ def variant(run:Path, v:str)->LoadedGenerator:
         else:
             Vt = G.basis.double().numpy(); Sp = Vt @ Sh @ Vt.T
             G.remainder_sd.copy_(torch.as_tensor(np.sqrt(np.clip(np.diag(Sh) - np.einsum('ij,ik,kj->j', Vt, Sp, Vt), 0, None)), dtype=torch.float32))
+    cool_(G, ck['config'].get('temperature') or 1.)   # the run's own sampling temperature
     return g
 
 if __name__ == '__main__':
