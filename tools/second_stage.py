@@ -23,7 +23,7 @@ Variants:
                    of the demo phantom's 120 training patients; z7: one per 16, `--patients-per-direction 16`)
   t<x>             a sampling temperature: the directions' and the remainder's noise scaled by x in (0, 1] (e.g. t0.7), nothing refitted
   r<x>             the remainder's noise alone scaled by x in (0, 1] (r0 switches it off), on top of the run's own temperature
-  np<k>e<eps>      k directions from the total covariance with Gaussian noise on it (the Gaussian mechanism at ε = eps, δ = 1e-5,
+  np<k>e<eps>      k directions from a noisy within-class covariance (plus the exact between-class part; the Gaussian mechanism at ε = eps, δ = 1e-5,
                    per patient: the latents' within-class residuals bounded by the 95th percentile of their norms, a prototype's bound,
                    a patient's VUs all counted), everything else refitted on the exact training latents in those directions (e.g. np64e1)
   no_offset        the class means outside the directions left out (`class_offset` = 0)
