@@ -26,6 +26,7 @@ Variants:
   np<k>e<eps>      k directions from a noisy within-class covariance (plus the exact between-class part; the Gaussian mechanism at ε = eps, δ = 1e-5,
                    per patient: the latents' within-class residuals bounded by the 95th percentile of their norms, a prototype's bound,
                    a patient's VUs all counted), everything else refitted on the exact training latents in those directions (e.g. np64e1)
+  <v>+t<x>, <v>+r<x>  a variant, then sampled at temperature x (every noise of its second stage) or with its remainder × x
   no_offset        the class means outside the directions left out (`class_offset` = 0)
   holdout_mean     the overall latent mean taken from the holdout set, the rest from the training set
   holdout_sd       the remainder's SD per latent value taken from the holdout set, the rest from the training set
@@ -79,6 +80,10 @@ def refit(G, Z, y, class_cov:bool=True):
     if G.remainder_field: fit_remainder_field(G, Z, y)
 
 def variant(run:Path, v:str)->LoadedGenerator:
+    if '+' in v:   # a variant, then temperatures on top of it: e.g. z64+t0.8 (every noise of the refitted second stage × 0.8) or z64+r0.5
+        base, *mods = v.split('+'); g = variant(run, base)
+        for m in mods: g.G.remainder_sd.mul_(float(m[1:])); (m[:1] == 't') and g.G.class_chol.mul_(float(m[1:]))
+        return g
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     if v == 'full': return g
     if v == 'no_field': G.remainder_chol.zero_(); return g
@@ -114,7 +119,7 @@ if __name__ == '__main__':
     ap.add_argument('--jsonl', default='second_stage.jsonl', help='file in --quality the rows are appended to')
     a = ap.parse_args(); torch.set_num_threads(2)
     for v in a.variants.split(','):
-        if not known(v): sys.exit(f"unknown variant {v!r}: use any of {', '.join(VARIANTS)}")
+        if not (known(v.split('+')[0]) and all(m[:1] in 'tr' and known(m) for m in v.split('+')[1:])): sys.exit(f"unknown variant {v!r}: use any of {', '.join(VARIANTS)}")
     for s in (int(s) for s in a.seeds.split(',')):
         run = a.quality/f'{a.recipe}_s{s}'
         for v in a.variants.split(','):
