@@ -79,16 +79,20 @@ def refit(G, Z, y, class_cov:bool=True):
     if class_cov: fit_class_covariances(G, Z, y)
     if G.remainder_field: fit_remainder_field(G, Z, y)
 
+def scale_(G, m:str):
+    "t<x>: a sampling temperature x (`cool_`: every noise of the second stage × x); r<x>: the remainder's noise alone × x (x = 0 allowed)."
+    if m[:1] == 't': cool_(G, float(m[1:]))
+    else: G.remainder_sd.mul_(float(m[1:]))
+
 def variant(run:Path, v:str)->LoadedGenerator:
     if '+' in v:   # a variant, then temperatures on top of it: e.g. z64+t0.8 (every noise of the refitted second stage × 0.8) or z64+r0.5
         base, *mods = v.split('+'); g = variant(run, base)
-        for m in mods: g.G.remainder_sd.mul_(float(m[1:])); (m[:1] == 't') and g.G.class_chol.mul_(float(m[1:]))
+        for m in mods: scale_(g.G, m)
         return g
     g = LoadedGenerator(run/'train'/'checkpoint.pt', 'cpu'); G = g.G
     if v == 'full': return g
     if v == 'no_field': G.remainder_chol.zero_(); return g
-    if v[:1] == 't': G.class_chol.mul_(float(v[1:])); G.remainder_sd.mul_(float(v[1:])); return g   # sampling temperature: every noise of the second stage scaled by t
-    if v[:1] == 'r' and v[1:2].isdigit(): G.remainder_sd.mul_(float(v[1:])); return g   # the remainder alone, scaled
+    if v[:1] == 't' or (v[:1] == 'r' and v[1:2].isdigit()): scale_(G, v); return g
     if v == 'pooled_texture': G.ctex.class_amp.copy_(G.ctex.amp.expand_as(G.ctex.class_amp)); return g
     if v == 'no_texture': G.ctex.amp.zero_(); return g
     ck = load_checkpoint(run/'train'/'checkpoint.pt'); enc = build_models(ck['model'])[1]; enc.load_state_dict(ck['D']); enc.eval()
