@@ -13,7 +13,7 @@ SEEDS  ?= 0,1,2
 FLAGS  ?=
 TRADEOFF_SEEDS ?= 0 1
 
-.PHONY: help install sync test test-slow demo docs execute paper tradeoff tradeoff-acgan bench scale realism quality clean
+.PHONY: help install sync test test-slow demo docs execute paper tradeoff tradeoff-acgan bench scale realism quality anatomy clean
 help:
 	@echo "make test    install into $(VENV), check notebooks/package are in sync, run every notebook's tests"
 	@echo "make demo    install, then run the main job on the built-in phantom (outputs in $(DEMO)/)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| bench measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
 	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,acgan_ema,latent_means,latent,latent_detail,latent_d2_detail,moments,moments_factor SEEDS=0,1,2 by default; about 3 hours from scratch), then nbs/98_release_quality.ipynb"
+	@echo "make anatomy     the deformable-template prototype (tools/deform_proto.py) on make quality's latent runs of SEEDS (they must exist), then nbs/99_release_anatomy.ipynb (about 12 min a seed on 2 cores)"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
 
 $(STAMP): settings.ini setup.py
@@ -94,6 +95,12 @@ bench: install
 quality: install
 	$(BIN)/python tools/quality.py --recipes $(RECIPES) --seeds $(SEEDS) --out runs/quality
 	$(BIN)/python tools/exec_nbs.py nbs/98_release_quality.ipynb
+	$(BIN)/nbdev_clean
+
+anatomy: install
+	$(BIN)/python tools/deform_proto.py --seeds $(SEEDS) --warped-ae --temperature 1 --texture template_gain --jsonl deform.jsonl
+	$(BIN)/python tools/deform_proto.py --seeds $(SEEDS) --warped-ae --temperature 1 --texture template --jsonl deform.jsonl
+	$(BIN)/python tools/exec_nbs.py nbs/99_release_anatomy.ipynb
 	$(BIN)/nbdev_clean
 
 scale: install
