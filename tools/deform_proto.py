@@ -60,18 +60,22 @@ def congeal(X, y, K:int, G:int=8, smooth:float=1., rounds:int=6, steps:int=40, l
         log(f'congeal round {r}: fit {fit.item():.5f}')
     return c.detach()
 
-def fit_shape(c, y, p, K:int, per:int=8):
-    "A Gaussian per class of the coarse displacements: class means, k = patients // per directions of the pooled within-class covariance, an SD per value outside them."
+def fit_shape(c, y, p, K:int, per:int=8, class_cov:bool=False):
+    "A Gaussian per class of the coarse displacements: class means, k = patients // per directions of the pooled within-class covariance, an SD per value outside them; with `class_cov`, each class's own covariance in those directions and its own SD outside them (as `fit_class_covariances` does for the latents)."
     Z = c.flatten(1).double(); M = torch.stack([Z[y == k].mean(0) for k in range(K)]); R = Z - M[y]
-    k = max(1, len(np.unique(p)) // per); U, S, Vt = torch.linalg.svd(R, full_matrices=False)
-    V, sd = Vt[:k], S[:k] / np.sqrt(len(R) - K); rem = R - (R @ V.T) @ V
-    return dict(M=M, V=V, sd=sd, rem=rem.std(0), shape=c.shape[1:])
+    U, S, Vt = torch.linalg.svd(R, full_matrices=False); k = min(max(1, len(np.unique(p)) // per), len(Vt))
+    V = Vt[:k]; P = R @ V.T; rem = R - P @ V
+    if class_cov:
+        L = torch.stack([torch.linalg.cholesky(torch.cov(P[y == j].T).reshape(len(V), len(V)) + 1e-9 * torch.eye(len(V), dtype=P.dtype)) for j in range(K)])
+        return dict(M=M, V=V, L=L, rem=torch.stack([rem[y == j].std(0) for j in range(K)]), shape=c.shape[1:])
+    L = torch.diag(S[:k] / np.sqrt(len(R) - K)).expand(K, k, k)   # the pooled covariance in its own directions, for every class
+    return dict(M=M, V=V, L=L, rem=rem.std(0).expand(K, -1), shape=c.shape[1:])
 
 def sample_shape(S, ys, g:torch.Generator):
     "Coarse displacements for classes ys from `fit_shape`'s model."
     n = len(ys)
-    z = torch.randn(n, len(S['sd']), generator=g, dtype=torch.float64) * S['sd']
-    Z = S['M'][ys] + z @ S['V'] + torch.randn(n, S['V'].shape[1], generator=g, dtype=torch.float64) * S['rem']
+    z = torch.einsum('nij,nj->ni', S['L'][ys], torch.randn(n, len(S['V']), generator=g, dtype=torch.float64))
+    Z = S['M'][ys] + z @ S['V'] + torch.randn(n, S['V'].shape[1], generator=g, dtype=torch.float64) * S['rem'][ys]
     return Z.float().reshape(n, *S['shape'])
 
 def refit_texture(G, E, X, Xa, y, d, seed:int, batch:int=200):
@@ -101,7 +105,7 @@ def deformed(G, S, seed:int=0, whole:bool=False):
         return (x + G.ctex(x, code_noise(code, (G.n_channels, *G.size), stream=4), cls)).clamp(-1, 1)
     G.forward = forward; return G
 
-def train_warped(X, Xa, y, d, spec:dict, cfg:dict, log=print):
+def train_warped(X, Xa, y, d, spec:dict, cfg:dict, temperature:float=None, log=print):
     "The default's autoencoder trained with its decoder's output warped back to each volume's own space: L1 against X itself (not its interpolated Xa), encoder fed Xa; then the second stage fitted to the encodings of Xa as `fit_latent` fits it. Returns (G, E)."
     from pgan.train import build_models
     from pgan.models import fit_moment_gaussians, fit_class_covariances, fit_remainder_field, cool_
@@ -118,7 +122,7 @@ def train_warped(X, Xa, y, d, spec:dict, cfg:dict, log=print):
     yn = y.numpy(); n = np.bincount(yn, minlength=G.n_classes); M = torch.stack([Z[y == k].mean(0) for k in range(G.n_classes)]); R = Z - M[y]
     fit_moment_gaussians(G, n, M.numpy(), (R.T @ R / (len(R) - G.n_classes)).numpy()); fit_class_covariances(G, Z, yn)
     if G.remainder_field: fit_remainder_field(G, Z, yn)
-    cool_(G, TEMPERATURE or cfg.get('temperature') or 1.)
+    cool_(G, temperature or cfg.get('temperature') or 1.)   # a sampling temperature: the given one, else the run's
     return G, E
 
 def write_like(src:Path, dst:Path, images:np.ndarray):
@@ -149,7 +153,7 @@ def run_seed(run:Path, out:Path, seed:int, G:int, smooth:float):
             G2, E = build_models(dict(ck['model'])); sd = torch.load(out/'wae.pt', weights_only=True)
             G2.load_state_dict(sd['G']); E.load_state_dict(sd['E']); g.G = G2.eval(); E.eval()
         else:
-            g.G, E = train_warped(X, Xa, y, d, ck['model'], ck['config']); torch.save(dict(G=g.G.state_dict(), E=E.state_dict()), out/'wae.pt')
+            g.G, E = train_warped(X, Xa, y, d, ck['model'], ck['config'], TEMPERATURE); torch.save(dict(G=g.G.state_dict(), E=E.state_dict()), out/'wae.pt')
     else:
         if not (out/'train'/'checkpoint.pt').exists():
             subprocess.run([str(Path(sys.executable).parent/'pgan'), 'train', '--data', str(out/'aligned.h5'), '--out', str(out/'train'),
@@ -167,10 +171,10 @@ def run_seed(run:Path, out:Path, seed:int, G:int, smooth:float):
             if g.G.ctex.n_classes: g.G.ctex.class_amp.mul_(gn)
             print(f'interpolation gain: top ring {gn[X.shape[-2] // 2, X.shape[-1] // 2].item():.2f}, mean {gn.mean().item():.3f}', flush=True)
     else: refit_texture(g.G, E, X, Xa, y, d, seed)
-    deformed(g.G, fit_shape(c, y, torch.as_tensor(p), K), seed=0, whole=TEXTURE == 'warped')
-    sfx = {'orig': '', 'template': '_ttex', 'template_gain': '_tgain', 'warped': '_twarp'}[TEXTURE]; syn = out/f'synthetic{sfx}.h5'
+    deformed(g.G, fit_shape(c, y, torch.as_tensor(p), K, class_cov=CLASS_COV), seed=0, whole=TEXTURE == 'warped')
+    sfx = {'orig': '', 'template': '_ttex', 'template_gain': '_tgain', 'warped': '_twarp'}[TEXTURE] + ('_ccov' if CLASS_COV else ''); syn = out/f'synthetic{sfx}.h5'
     generate_h5(g, syn, n=2400, seed=0, show_progress=False)
-    r = dict(recipe=('deform_wae' if WARPED_AE else 'deform') + (f'_t{TEMPERATURE:g}' if TEMPERATURE else '') + {'orig': '', 'template': '_ttex', 'template_gain': '_tgain', 'warped': '_twarp'}[TEXTURE], seed=seed, grid=G, smooth=smooth, congeal_s=round(t1 - t0), train_s=round(t2 - t1),
+    r = dict(recipe=('deform_wae' if WARPED_AE else 'deform') + (f'_t{TEMPERATURE:g}' if TEMPERATURE else '') + {'orig': '', 'template': '_ttex', 'template_gain': '_tgain', 'warped': '_twarp'}[TEXTURE] + ('_ccov' if CLASS_COV else ''), seed=seed, grid=G, smooth=smooth, congeal_s=round(t1 - t0), train_s=round(t2 - t1),
              **evaluate_prototype(run/'data', syn, out/f'eval{sfx}'), seconds=round(time.time() - t0))
     print(json.dumps(r), flush=True); return r
 
@@ -179,9 +183,10 @@ if __name__ == '__main__':
     ap.add_argument('--seeds', default='0'); ap.add_argument('--grid', type=int, default=8); ap.add_argument('--smooth', type=float, default=1.)
     ap.add_argument('--quality', default='runs/quality', type=Path); ap.add_argument('--jsonl', default='deform.jsonl')
     ap.add_argument('--texture', default='orig', choices=['orig', 'template', 'template_gain', 'warped'], help="fit the content texture to the residuals in the volumes' own space (orig) or in the template space (template, template_gain), and add it after the warp; or (warped, without --warped-ae) warp the whole template-space sample, the texture of its `pgan train` fit included")
+    ap.add_argument('--class-cov', action='store_true', help="each class's own covariance of the deformations in the shared directions (default: the pooled one)")
     ap.add_argument('--temperature', type=float, help="the second stage's sampling temperature (default: the run's own, 0.85); with --warped-ae")
     ap.add_argument('--warped-ae', action='store_true', help="train the autoencoder with its output warped back (L1 against the volumes themselves) instead of `pgan train` on the aligned volumes")
-    a = ap.parse_args(); WARPED_AE, TEMPERATURE, TEXTURE = a.warped_ae, a.temperature, a.texture; torch.set_num_threads(2); torch.manual_seed(0)
+    a = ap.parse_args(); WARPED_AE, TEMPERATURE, TEXTURE, CLASS_COV = a.warped_ae, a.temperature, a.texture, a.class_cov; torch.set_num_threads(2); torch.manual_seed(0)
     for s in (int(s) for s in a.seeds.split(',')):
         r = run_seed(a.quality/f'latent_s{s}', a.quality/f'deform{"_wae" if a.warped_ae else ""}{f"_t{a.temperature:g}" if a.temperature else ""}_g{a.grid}_l{a.smooth:g}_s{s}', s, a.grid, a.smooth)
         with open(a.quality/a.jsonl, 'a') as f: f.write(json.dumps(r) + '\n')
