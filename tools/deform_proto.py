@@ -79,11 +79,10 @@ def sample_shape(S, ys, g:torch.Generator):
     return Z.float().reshape(n, *S['shape'])
 
 def refit_texture(G, E, X, Xa, y, d, seed:int, batch:int=200):
-    "Refit G's content texture in the volumes' own space: to X minus its template-space reconstruction warped back (`fit_content_texture`, as `fit_latent` fits it)."
+    "Refit G's content texture in the volumes' own space: to X minus its template-space reconstruction warped back through the inverse of each volume's dense displacement d (`fit_content_texture`, as `fit_latent` fits it)."
     from pgan.models import fit_content_texture
-    H = X.shape[-1]
     with torch.no_grad():
-        Xh = torch.cat([warp(G.decoder(E(Xa[i:i+batch])), inverse(field(d[i:i+batch], H)), 'bicubic') for i in range(0, len(X), batch)])
+        Xh = torch.cat([warp(G.decoder(E(Xa[i:i+batch])), inverse(d[i:i+batch]), 'bicubic') for i in range(0, len(X), batch)])
         Rs = torch.cat([G.ctex.split(r) for r in (X - Xh).split(batch)])
     gen = torch.Generator().manual_seed(seed)
     pairs = lambda: ((Xh[i], Rs[i], y[i]) for i in torch.randperm(len(Xh), generator=gen).split(32))
