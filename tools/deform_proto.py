@@ -107,7 +107,8 @@ def deformed(G, S, seed:int=0, whole:bool=False):
 def train_warped(X, Xa, y, d, spec:dict, cfg:dict, temperature:float=None, log=print):
     "The default's autoencoder trained with its decoder's output warped back to each volume's own space: L1 against X itself (not its interpolated Xa), encoder fed Xa; then the second stage fitted to the encodings of Xa as `fit_latent` fits it. Returns (G, E)."
     from pgan.train import build_models
-    from pgan.models import fit_moment_gaussians, fit_class_covariances, fit_remainder_field, cool_
+    from pgan.models import cool_
+    from second_stage import refit
     torch.manual_seed(cfg['seed']); G, E = build_models(dict(spec))
     opt = torch.optim.Adam([*E.parameters(), *G.decoder.parameters()], lr=cfg['lr'], betas=(cfg['beta1'], cfg['beta2']))
     e = torch.cat([inverse(d[i:i+200]) for i in range(0, len(d), 200)]); gen = torch.Generator().manual_seed(cfg['seed'])
@@ -118,9 +119,7 @@ def train_warped(X, Xa, y, d, spec:dict, cfg:dict, temperature:float=None, log=p
         log(f'epoch {ep + 1}: L1 {tot / len(X):.4f} ({time.time() - t:.0f} s)')
     G.eval(); E.eval()
     with torch.no_grad(): Z = torch.cat([E(Xa[i:i+256]) for i in range(0, len(X), 256)]).flatten(1).double()
-    yn = y.numpy(); n = np.bincount(yn, minlength=G.n_classes); M = torch.stack([Z[y == k].mean(0) for k in range(G.n_classes)]); R = Z - M[y]
-    fit_moment_gaussians(G, n, M.numpy(), (R.T @ R / (len(R) - G.n_classes)).numpy()); fit_class_covariances(G, Z, yn)
-    if G.remainder_field: fit_remainder_field(G, Z, yn)
+    refit(G, Z, y.numpy())   # the default's second stage, as `fit_latent` fits it (`second_stage.py`)
     cool_(G, temperature or cfg.get('temperature') or 1.)   # a sampling temperature: the given one, else the run's
     return G, E
 
@@ -161,8 +160,7 @@ def run_seed(run:Path, out:Path, seed:int, G:int, smooth:float):
         E = build_models(ck['model'])[1]; E.load_state_dict(ck['D']); E.eval()
     t2 = time.time()
     generate_h5(g, out/'template.h5', n=2400, seed=0, show_progress=False)   # the template-space samples, for the figure
-    if TEXTURE == 'warped':
-        if WARPED_AE: sys.exit('--texture warped needs the pgan train path (no --warped-ae): its texture is fitted in template space')
+    if TEXTURE == 'warped': pass   # the template-space sample, its own texture included, warped whole (`deformed`)
     elif TEXTURE.startswith('template'):   # fitted to the aligned volumes' residuals, added after the warp
         refit_texture(g.G, E, Xa, Xa, y, torch.zeros_like(d), seed)
         if TEXTURE == 'template_gain':   # the spectrum the interpolation took back
@@ -173,7 +171,7 @@ def run_seed(run:Path, out:Path, seed:int, G:int, smooth:float):
     deformed(g.G, fit_shape(c, y, torch.as_tensor(p), K, class_cov=CLASS_COV), seed=0, whole=TEXTURE == 'warped')
     sfx = {'orig': '', 'template': '_ttex', 'template_gain': '_tgain', 'warped': '_twarp'}[TEXTURE] + ('_ccov' if CLASS_COV else ''); syn = out/f'synthetic{sfx}.h5'
     generate_h5(g, syn, n=2400, seed=0, show_progress=False)
-    r = dict(recipe=('deform_wae' if WARPED_AE else 'deform') + (f'_t{TEMPERATURE:g}' if TEMPERATURE else '') + {'orig': '', 'template': '_ttex', 'template_gain': '_tgain', 'warped': '_twarp'}[TEXTURE] + ('_ccov' if CLASS_COV else ''), seed=seed, grid=G, smooth=smooth, congeal_s=round(t1 - t0), train_s=round(t2 - t1),
+    r = dict(recipe=('deform_wae' if WARPED_AE else 'deform') + (f'_t{TEMPERATURE:g}' if TEMPERATURE else '') + sfx, seed=seed, grid=G, smooth=smooth, congeal_s=round(t1 - t0), train_s=round(t2 - t1),
              **evaluate_prototype(run/'data', syn, out/f'eval{sfx}'), seconds=round(time.time() - t0))
     print(json.dumps(r), flush=True); return r
 
@@ -185,7 +183,9 @@ if __name__ == '__main__':
     ap.add_argument('--class-cov', action='store_true', help="each class's own covariance of the deformations in the shared directions (default: the pooled one)")
     ap.add_argument('--temperature', type=float, help="the second stage's sampling temperature (default: the run's own, 0.85); with --warped-ae")
     ap.add_argument('--warped-ae', action='store_true', help="train the autoencoder with its output warped back (L1 against the volumes themselves) instead of `pgan train` on the aligned volumes")
-    a = ap.parse_args(); WARPED_AE, TEMPERATURE, TEXTURE, CLASS_COV = a.warped_ae, a.temperature, a.texture, a.class_cov; torch.set_num_threads(2); torch.manual_seed(0)
+    a = ap.parse_args()
+    if a.texture == 'warped' and a.warped_ae: ap.error('--texture warped needs the pgan train path (no --warped-ae): its texture is fitted in template space')
+    WARPED_AE, TEMPERATURE, TEXTURE, CLASS_COV = a.warped_ae, a.temperature, a.texture, a.class_cov; torch.set_num_threads(2); torch.manual_seed(0)
     for s in (int(s) for s in a.seeds.split(',')):
         r = run_seed(a.quality/f'latent_s{s}', a.quality/f'deform{"_wae" if a.warped_ae else ""}{f"_t{a.temperature:g}" if a.temperature else ""}_g{a.grid}_l{a.smooth:g}_s{s}', s, a.grid, a.smooth)
         with open(a.quality/a.jsonl, 'a') as f: f.write(json.dumps(r) + '\n')
