@@ -140,6 +140,7 @@ def _dp_kwargs(args)->dict:
 _TEXTURE_HELP = "latent arch: the content texture, whose local level the decoded volume sets; moments arch: the texture field above the code's band (default on without DP; --no-texture: the Gaussian alone, decoded)"   # `pgan train` and `pgan run`
 _DETAIL_HELP = "arch latent: each class's own texture spectrum, on top of the default's remainder (each class's own, correlated across the latent map): closer to the real volumes in a region classifier's features, but a classifier trained on them leans on texture (98_release_quality; default off)"
 
+_TEMPLATE_HELP = "arch latent: a deformable template — the volumes aligned to their class's mean, the autoencoder and its Gaussian learning them aligned, each sample moved by a deformation drawn from its class's; keeps the anatomy sharp (99_release_anatomy; samples at temperature 1 unless --temperature; about 1.5 x the training time; default off)"
 _LATENT_DOWN_HELP = 'arch latent: halvings from the image to the latent map (profile default)'
 _LATENT_CHANNELS_HELP = 'arch latent: channels of the latent map (profile default)'
 _TEMPERATURE_HELP = "arch latent: its samples' spread about their class means, along the factor directions and in the remainder, times this, in (0, 1] (default without --z-dim: 0.85, nearer the class means, which brings the membership signal of the demo's releases to chance at some cost in diversity; 1: as fitted)"
@@ -183,6 +184,7 @@ def _add_train(sub):
     p.add_argument('--data-augm', action='store_true', help='the paper\'s augmentations (zoom, rotation, crop, intensity shift)')
     p.add_argument('--texture', action=argparse.BooleanOptionalAction, help=_TEXTURE_HELP)
     p.add_argument('--detail', action='store_true', help=_DETAIL_HELP)
+    p.add_argument('--template', action='store_true', help=_TEMPLATE_HELP)
     p.add_argument('--projection', action='store_true', help="arch acgan: a projection discriminator (its real/fake logit judges each volume against its class; the class head stays)")
     p.add_argument('--seed', type=_nonneg_int, default=0, help='random seed (default 0)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N (default auto)')
@@ -198,9 +200,9 @@ def _train_config(args):
     from pgan.train import load_checkpoint
     flags = {field: getattr(args, flag[2:].replace('-', '_')) for flag, field, _, _ in _TRAIN_OPTS}
     if args.resume is None:
-        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture, detail=args.detail or None, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
-    if args.arch is not None or args.texture is not None or args.detail or args.latent_down or args.latent_channels or args.patients_per_direction or args.texture_bands:
-        raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch, --texture, --detail, --latent-down, --latent-channels, --patients-per-direction and --texture-bands")
+        return make_config(args.profile, arch=args.arch, loss=args.loss, data_augm=args.data_augm or None, texture=args.texture, detail=args.detail or None, template=args.template or None, projection=args.projection or None, seed=args.seed, device=args.device, **flags, **_dp_kwargs(args))
+    if args.arch is not None or args.texture is not None or args.detail or args.template or args.latent_down or args.latent_channels or args.patients_per_direction or args.texture_bands:
+        raise PganError("on --resume the architecture comes from the checkpoint: leave out --arch, --texture, --detail, --template, --latent-down, --latent-channels, --patients-per-direction and --texture-bands")
     if _dp_kwargs(args): raise PganError("on --resume the DP settings come from the checkpoint: leave out --dp and its options")
     kw = load_checkpoint(args.resume)['config']
     kw.update({k: v for k, v in flags.items() if v is not None}, device=args.device)
@@ -356,6 +358,7 @@ def _add_run(sub):
     p.add_argument('--arch', choices=['acgan', 'latent', 'moments', 'dctgan'], help="generator: acgan (the paper's), latent (autoencoder + class Gaussians), moments (class Gaussians of DCT codes from one release of their moments: the DP method that does not collapse) or dctgan (an MLP GAN on those codes, DP-SGD that fits a CPU); default: the profile's (latent for demo, acgan for quick and paper; with --dp, moments for demo and acgan for quick and paper)")
     p.add_argument('--texture', action=argparse.BooleanOptionalAction, help=_TEXTURE_HELP)
     p.add_argument('--detail', action='store_true', help=_DETAIL_HELP)
+    p.add_argument('--template', action='store_true', help=_TEMPLATE_HELP)
     p.add_argument('--epochs', type=_pos_int, help='training epochs (profile default)')
     p.add_argument('--latent-down', type=_pos_int, help=_LATENT_DOWN_HELP)
     p.add_argument('--latent-channels', type=_pos_int, help=_LATENT_CHANNELS_HELP)
@@ -384,7 +387,7 @@ def cmd_run(args, # the parsed `pgan run` flags (argparse `Namespace`)
     from pgan.pipeline import run_pipeline
     r = run_pipeline(args.out, args.profile, args.data_dir, args.seed, args.device, args.epochs, args.n_synthetic,
                      args.spaces, args.gate, args.share_safe, not args.no_utility, dp=_dp_kwargs(args) or None, arch=args.arch,
-                     texture=args.texture, detail=args.detail or None, latent_down=args.latent_down, latent_channels=args.latent_channels, patients_per_direction=args.patients_per_direction, texture_bands=args.texture_bands, temperature=args.temperature, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
+                     texture=args.texture, detail=args.detail or None, template=args.template or None, latent_down=args.latent_down, latent_channels=args.latent_channels, patients_per_direction=args.patients_per_direction, texture_bands=args.texture_bands, temperature=args.temperature, z_dim=args.z_dim, dct_share=args.dct_share, ema=args.ema, diffaug=args.diffaug, projection=args.projection or None, cache_dir=args.cache_dir)
     M = r['metrics']
     from pgan.evaluate import space_results
     for sp, res in space_results(M['privacy']).items():

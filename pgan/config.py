@@ -71,6 +71,7 @@ class TrainConfig:
     class_remainder:bool = False  # arch latent with its factor model: each class's own remainder — its SD per latent value and its cross-spectrum across the latent map (`fit_remainder_field`) — instead of white noise with the classes' pooled SD; on by default without DP (a real-trained classifier recognises 0.66–0.74 of the synthetic cervical volumes instead of 0.36–0.42, spectrum deviation 0.33–0.35 instead of 0.53–0.57, `98_release_quality`)
     temperature:float = 1.0       # arch latent: its samples' spread about their class means, along the directions and in the remainder, × this (`cool_`, a sampling temperature in (0, 1]); 0.85 by default without DP: the release keeps less of its training patients — DOMIAS's CI lay above 0.5 on 4 of 5 seeds' releases at 1, on 1 of 5 at 0.85 and on none of the documented three — at the cost of some diversity (five seeds, the same fits: classifier-space recall 0.66 instead of 0.74, spectrum deviation 0.56 instead of 0.35, TSTR/TRTR unchanged, `98_release_quality`)
     detail:bool = False           # arch latent with its texture and factor model: the remainder correlated across the latent map (`fit_remainder_field`; each class's own with `class_remainder`, as in the default) and each class's own texture spectrum — measured before `class_remainder`: closer to the real volumes (classifier FID 5.9 against 24.7 with the one-map texture; the default's three bands: 11.2, `98_release_quality`), but a classifier trained on them leans on texture (TSTR/TRTR 0.88 against 0.93): not the default
+    template:bool = False         # arch latent without DP: a deformable template — the volumes congealed to their class's mean on a grid of control points (one every 8 px, `congeal`), the autoencoder learning them aligned (its output warped back, L1 against the volume itself), the latent model sampling them aligned, and a Gaussian per class of the deformations moving each sample (`fit_shape`): the anatomy (the disc) stays in the samples instead of blurring (`99_release_anatomy`); samples at temperature 1 unless one is given
     ema:float = 0.0               # decay of an exponential moving average of G's weights (bias-corrected), kept beside G and sampled from instead (0: off); arch acgan
     ema_horizon:float = 0.0       # instead of a fixed decay: the average spans this share of the run's G steps, decay = 1 − 1/(share · steps) (`ema_decay`; the demo profile: 1/3)
     projection:bool = False       # arch acgan: a projection discriminator: D's real/fake logit gains ⟨embed(y), h(x)⟩, judging each volume against the class it claims (Miyato & Koyama 2018); the class head stays, weighted by alpha_region
@@ -119,6 +120,8 @@ class TrainConfig:
             raise PganError("class_remainder gives each class its own remainder in arch 'latent''s factor model (the demo default): leave it out, or leave out z_dim")
         if not (isinstance(self.temperature, (int, float)) and not isinstance(self.temperature, bool) and 0 < self.temperature <= 1): raise PganError(f"temperature must be in (0, 1], got {self.temperature!r}")
         if self.temperature != 1 and self.arch != 'latent': raise PganError(f"temperature cools arch 'latent''s second stage: arch {self.arch!r} has none; leave it out")
+        if self.template and self.arch != 'latent': raise PganError(f"template puts a deformable template in front of arch 'latent''s autoencoder: arch {self.arch!r} has none; leave it out")
+        if self.template and self.data_augm: raise PganError("template aligns each training volume once: the augmentation would move it off its alignment; leave out data_augm")
         if self.memorise and self.arch != 'latent': raise PganError(f"memorise keeps arch 'latent''s training latents: arch {self.arch!r} has none; leave it out")
         if self.loss not in LOSSES: raise PganError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
         for k in ('epochs', 'batch_size', 'diter', 'width', 'z_dim', 'checkpoint_every', 'grid_every', 'latent_channels', 'latent_down', 'patients_per_direction', 'texture_bands'):
@@ -166,6 +169,7 @@ def make_config(profile:str='demo', # 'quick', 'demo' or 'paper'
     if arch in ('moments', 'latent') and not overrides.get('dp'):
         kw.update(MOMENTS_PUBLIC if arch == 'moments' else LATENT_PUBLIC)
         if overrides.get('z_dim') is not None: kw['auto_directions'] = kw['class_remainder'] = False; kw['temperature'] = 1.   # an explicit z_dim: exactly that many directions, nothing else
+        if overrides.get('template'): kw['temperature'] = 1.   # the template's deformations keep the anatomy sharp at 1, and no attack's CI lay above 0.5 there on 4 of 5 seeds (`99_release_anatomy`); a given temperature still wins
     if str(overrides.get('loss')).startswith('wgan'): kw.update(WGAN_DEFAULTS)
     if overrides.get('dp'):
         kw.update(DP_DEFAULTS)

@@ -161,11 +161,13 @@ def generator_figures(g:LoadedGenerator,   # the generator
 def _free_noise(G)->dict:   # name -> values per volume of every noise `invert` optimises
     if not hasattr(G, 'latents_from'): return dict(e=G.z_dim)
     d = G.basis.shape[1]
-    return dict(e=G.z_dim, **({'w': d} if bool(G.latent_sd.any()) else {}), **({'r': d} if G.code_remainder else {}))
+    return dict(e=G.z_dim, **({'w': d} if bool(G.latent_sd.any()) else {}), **({'r': d} if G.code_remainder else {}),
+                **({'s': G.shape_noise()} if getattr(G, 'template', 0) and bool(G.shape_basis.any()) else {}))   # a template's deformation too
 
 def _render(G, onehot:torch.Tensor, noise:dict)->torch.Tensor:   # the deterministic part of G for explicit noise
     if not hasattr(G, 'latents_from'): return G(torch.cat([onehot, noise['e']], 1))
-    return G.decoder(G.latents_from(onehot, noise['e'], noise.get('w'), noise.get('r'))).clamp(-1, 1)
+    x = G.decoder(G.latents_from(onehot, noise['e'], noise.get('w'), noise.get('r')))
+    return (G.warped(x, onehot, noise['s']) if 's' in noise else x).clamp(-1, 1)
 
 @torch.no_grad()
 def _recall_errors(G, x:torch.Tensor, y:torch.Tensor, batch_size:int, device)->np.ndarray:   # a memorising generator: its input is which kept latent, so the search is exact

@@ -7,7 +7,8 @@ __all__ = ['conv_layout', 'init_weights', 'module_device', 'Generator', 'Discrim
            'band_masks', 'ContentTexture', 'cosine_rate', 'fit_content_texture', 'LatentGenerator',
            'fit_latent_gaussians', 'ResidualSpectrum', 'dct_matrix', 'dct_keep', 'LowPassDCT', 'fit_texture_field',
            'debias_eigenvalues', 'fit_moment_gaussians', 'min_class_remainder', 'fit_class_covariances',
-           'fit_remainder_field', 'cool_', 'fit_memory', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
+           'fit_remainder_field', 'cool_', 'fit_memory', 'control_grid', 'dense_field', 'warp', 'invert_field',
+           'slice_power', 'congeal', 'fit_shape', 'mlp', 'MLPGenerator', 'MLPCritic', 'DCTGenerator',
            'DCTDiscriminator']
 
 # %% ../nbs/10_models.ipynb #45cb0588
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from sklearn.covariance import ledoit_wolf
-from .core import PganError
+from .core import PganError, progress
 
 # %% ../nbs/10_models.ipynb #088fd5ab
 def conv_layout(size # image size (H, W) or an int for square images
@@ -290,7 +291,9 @@ class LatentGenerator(nn.Module):
                  texture_bands:int=1,        # with `content_texture`: rings of frequency, each with its own SD map and a per-volume level (`ContentTexture`); 1: one SD map
                  remainder_field:bool=False, # with `code_remainder`: the remainder's noise correlated across a latent map's channels and positions (`fit_remainder_field`)
                  class_remainder:bool=False, # with `code_remainder`: each class's own remainder — its SD per value (`fit_class_covariances`) and, with `remainder_field`, its own cross-spectrum — mixed by the code's class weights
-                 memory:int=0):              # a positive control that memorises: this many training latents kept, each sample one of its class's (`fit_memory`; 0: none)
+                 memory:int=0,               # a positive control that memorises: this many training latents kept, each sample one of its class's (`fit_memory`; 0: none)
+                 template:int=0,             # a deformable template on a `template` × `template` grid of control points: samples decoded in template space, then warped by a deformation drawn from its class's Gaussian (`fit_shape`); 0: none
+                 shape_dirs:int=1):          # with `template`: directions of the deformations' covariance (each class its own covariance in them)
         super().__init__()
         d = int(math.prod(latent_shape))
         if not 1 <= z_dim <= d: raise PganError(f"z_dim must be between 1 and the latent size {d}, got {z_dim}")
@@ -320,6 +323,14 @@ class LatentGenerator(nn.Module):
         self.memory = int(memory)
         if self.memory:   # (memory, d) latents and their classes
             self.register_buffer('memory_z', torch.zeros(self.memory, d)); self.register_buffer('memory_class', torch.full((self.memory,), -1, dtype=torch.long))
+        self.template = int(template)
+        if self.template:   # buffers only when on: older checkpoints keep loading
+            s = 2 * self.template ** 2; k = int(shape_dirs)
+            if not 1 <= k <= s: raise PganError(f"shape_dirs must be between 1 and the {s} control values of a {template} × {template} grid, got {shape_dirs}")
+            self.register_buffer('shape_mean', torch.zeros(n_classes, s))       # each class's mean displacement of the control points
+            self.register_buffer('shape_basis', torch.zeros(k, s))              # the directions (rows); 0: not fitted, no warp
+            self.register_buffer('shape_chol', torch.zeros(n_classes, k, k))    # each class's Cholesky factor in them
+            self.register_buffer('shape_sd', torch.zeros(n_classes, s))         # each class's SD per control value outside them
         self.model = self.decoder                                        # as in `Generator`: the network that makes the image
 
     def latents(self, code:torch.Tensor)->torch.Tensor:
@@ -383,9 +394,26 @@ class LatentGenerator(nn.Module):
         if hasattr(self.decoder, 'encode'): t = t - self.decoder(self.decoder.encode(t))   # the Gaussian already models that band
         return t * self.field_sd
 
+    def deformation_from(self,
+                         c:torch.Tensor,   # (N, K) class weights
+                         s:torch.Tensor,   # (N, shape_dirs + 2 × template²) standard normal noise: along the directions, then per control value outside them
+                        )->torch.Tensor:   # (N, 2, H, W) dense displacements (`dense_field`)
+        "The deformations of the template for explicit noise, each class's Gaussian mixed by the class weights (as `latents_from` mixes the latents')."
+        k = self.shape_basis.shape[0]
+        z = c @ self.shape_mean + torch.einsum('nk,kij,nj->ni', c, self.shape_chol, s[:, :k]) @ self.shape_basis + (c @ self.shape_sd) * s[:, k:]
+        return dense_field(z.view(len(c), 2, self.template, self.template), self.size)
+
+    def shape_noise(self)->int: return self.shape_basis.shape[0] + self.shape_mean.shape[1] if self.template else 0   # noise values per deformation
+
+    def warped(self, x:torch.Tensor, c:torch.Tensor, s:torch.Tensor)->torch.Tensor:
+        "Template-space volumes `x` seen through the deformations drawn with noise `s` (unchanged when there is no fitted template)."
+        if not (self.template and bool(self.shape_basis.any())): return x
+        return warp(x, invert_field(self.deformation_from(c, s)), 'bicubic')
+
     def forward(self, code):
         code = code.view(len(code), -1)
         x = self.decoder(self.latents(code))
+        if self.template: x = self.warped(x, code[:, :self.n_classes], code_noise(code, (self.shape_noise(),), stream=6))
         if bool(self.resid_amp.any()): x = x + self.residual(code)
         if self.texture_field and bool(self.field_sd.any()): x = x + self.field(code)
         if self.content_texture and bool(self.ctex.amp.any()): x = x + self.ctex(x, code_noise(code, (self.n_channels, *self.size), stream=4), code[:, :self.n_classes])
@@ -621,6 +649,96 @@ def fit_memory(G:LatentGenerator,   # built with `memory` ≥ the number of late
     G.memory_z.zero_(); G.memory_class.fill_(-1)
     G.memory_z[:len(Z)] = Z.to(G.memory_z.device); G.memory_class[:len(Z)] = y.to(G.memory_class.device)
     return G
+
+# %% ../nbs/10_models.ipynb #7bf5c9ae
+def control_grid(size, # (H, W) of the volumes
+                 spacing:int=8, # pixels per control point
+                )->int:  # G of a G × G grid
+    "Control points per side of a template's grid: one every `spacing` pixels of the smaller side, at least 2 (8 × 8 at 64 px, 2 × 2 at 16 px)."
+    return max(2, round(min(size) / spacing))
+
+def dense_field(c:torch.Tensor, # (N, 2, G, G) displacements of the control points, in `grid_sample`'s units
+                size,           # (H, W)
+               )->torch.Tensor: # (N, 2, H, W)
+    "The displacement at every pixel: the control points' interpolated bicubically."
+    return F.interpolate(c, size=tuple(size), mode='bicubic', align_corners=True)
+
+def warp(x:torch.Tensor,  # (N, C, H, W) volumes
+         d:torch.Tensor,  # (N, 2, H, W) displacements (x, y order, `grid_sample`'s units)
+         mode:str='bilinear', # 'bilinear' or 'bicubic'
+        )->torch.Tensor:  # (N, C, H, W): x sampled at p + d(p), the border repeated outside
+    "Each volume sampled at its pixels moved by its displacement, the same for every slice."
+    n, _, H, W = x.shape
+    p = F.affine_grid(torch.eye(2, 3, device=x.device).expand(n, 2, 3), (n, 1, H, W), align_corners=False)
+    return F.grid_sample(x, p + d.permute(0, 2, 3, 1), mode=mode, padding_mode='border', align_corners=False)
+
+def invert_field(d:torch.Tensor, # (N, 2, H, W) a smooth displacement
+                 iters:int=8,    # fixed-point iterations
+                )->torch.Tensor: # (N, 2, H, W) e with p -> p + e(p) the inverse of p -> p + d(p)
+    "The inverse displacement by the fixed point e = -d(p + e) (converges for displacements whose gradient is below 1)."
+    e = -d
+    for _ in range(iters): e = -warp(d, e)
+    return e
+
+# %% ../nbs/10_models.ipynb #908964ed
+def slice_power(x:torch.Tensor, # (N, C, H, W) volumes
+               )->torch.Tensor: # (H, W)
+    "The power of each in-plane frequency, summed over the volumes and slices (each slice's mean removed)."
+    return torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().pow(2).sum((0, 1))
+
+# %% ../nbs/10_models.ipynb #db9e2d21
+def congeal(X:torch.Tensor,    # (N, C, H, W) volumes (the trainer passes them at half resolution)
+            y,                 # (N,) class of each
+            n_classes:int,     # K
+            grid:int,          # control points per side (`control_grid`)
+            smooth:float=1.,   # weight of the smoothness and size penalties
+            rounds:int=6,      # template updates
+            steps:int=40,      # Adam steps per round
+            lr:float=5e-3,     # Adam's rate
+            chunk:int=1024,    # volumes per optimisation (bounded memory; the result does not depend on it)
+            show_progress:bool=None, # a progress bar (None: `progress`'s default)
+           )->torch.Tensor:    # (N, 2, grid, grid) displacements of the control points: volume i aligned is warp(X[i], dense_field(c[i]))
+    "Non-rigid congealing: each volume's displacement that brings it closest to its class's mean of the aligned volumes."
+    X, y = X.float(), torch.as_tensor(np.asarray(y)).long(); N, size = len(X), X.shape[-2:]
+    c = torch.zeros(N, 2, grid, grid); n_fit, n_tv, n_c = X[0].numel() * N, 2 * (grid - 1) * grid * N, c[0].numel() * N
+    def loss(ci, xi, ti):   # this chunk's share of the whole set's loss
+        fit = (warp(xi, dense_field(ci, size)) - ti).pow(2).sum() / n_fit
+        tv = ((ci[..., 1:, :] - ci[..., :-1, :]).pow(2).sum() + (ci[..., :, 1:] - ci[..., :, :-1]).pow(2).sum()) / n_tv
+        return fit + smooth * 0.01 * (tv * grid * grid + 0.1 * ci.pow(2).sum() / n_c)
+    chunks = list(torch.arange(N).split(chunk))
+    bar = progress(total=rounds * len(chunks) * steps, desc='congeal', unit='step', disable=None if show_progress is None else not show_progress)
+    for r in range(rounds):
+        with torch.no_grad():
+            S = torch.zeros(n_classes, *X.shape[1:]); n = torch.bincount(y, minlength=n_classes).clamp(min=1).float()
+            for i in chunks: S.index_add_(0, y[i], warp(X[i], dense_field(c[i], size)))
+            T = S / n.view(-1, 1, 1, 1)
+            if r == 0: T = F.avg_pool2d(T, 3, 1, 1, count_include_pad=False)   # coarse misalignments first
+        for i in chunks:
+            ci = c[i].clone().requires_grad_(True); opt = torch.optim.Adam([ci], lr=lr)
+            for _ in range(steps):
+                l = loss(ci, X[i], T[y[i]]); opt.zero_grad(); l.backward(); opt.step(); bar.update(1)
+            c[i] = ci.detach()
+    bar.close()
+    return c
+
+# %% ../nbs/10_models.ipynb #6bccefb0
+@torch.no_grad()
+def fit_shape(G:LatentGenerator, # built with `template`; its shape buffers are set
+              c:torch.Tensor,    # (N, 2, G, G) training deformations (`congeal`)
+              labels,            # (N,) class of each
+             ):
+    "Each class's Gaussian of the deformations: its mean, its covariance in the pooled within-class directions, its SD outside them."
+    if not getattr(G, 'template', 0): raise PganError("this generator has no template (build it with template=G)")
+    y = torch.as_tensor(np.asarray(labels)).long(); Z = c.flatten(1).double(); K, k = G.n_classes, G.shape_basis.shape[0]
+    if Z.shape[1] != G.shape_mean.shape[1]: raise PganError(f"deformations of {Z.shape[1]} control values given, the template has {G.shape_mean.shape[1]}")
+    n = torch.bincount(y, minlength=K)
+    M = torch.stack([Z[y == j].mean(0) if n[j] else Z.mean(0) for j in range(K)]); R = Z - M[y]
+    V = torch.linalg.svd(R, full_matrices=False)[2][:k]; P = R @ V.T; rem = R - P @ V; eye = 1e-9 * torch.eye(len(V), dtype=P.dtype)
+    pooled = torch.linalg.cholesky(P.T @ P / max(len(R) - K, 1) + eye)
+    own = lambda j: n[j] >= 2 * len(V)   # enough deformations for the class's own covariance
+    L = torch.stack([torch.linalg.cholesky(torch.cov(P[y == j].T).reshape(len(V), len(V)) + eye) if own(j) else pooled for j in range(K)])
+    sd = torch.stack([rem[y == j].std(0) if own(j) else rem.std(0) for j in range(K)])
+    G.shape_mean.copy_(M); G.shape_basis.zero_()[:len(V)] = V.float(); G.shape_chol.zero_()[:, :len(V), :len(V)] = L.float(); G.shape_sd.copy_(sd)
 
 # %% ../nbs/10_models.ipynb #6cc05179
 def mlp(n_in:int,           # input dimension

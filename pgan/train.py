@@ -18,22 +18,22 @@ from torch.utils.data.distributed import DistributedSampler
 from fastcore.basics import patch
 from .core import PganError, PganDataError, atomic_path, get_device
 from .data import H5Volumes, VolumeDataset, Augment, class_priors, class_weights, balanced_accuracy
-from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, cool_, LowPassDCT, dct_keep, DCTGenerator, DCTDiscriminator
+from .models import Generator, Discriminator, AutoEncoder, LatentGenerator, control_grid, dense_field, warp, invert_field, congeal, slice_power, fit_shape, fit_latent_gaussians, fit_moment_gaussians, fit_class_covariances, fit_content_texture, fit_remainder_field, fit_memory, cool_, LowPassDCT, dct_keep, DCTGenerator, DCTDiscriminator
 from .config import TrainConfig, public_directions, GAN_ARCHS, BCE_LOSSES, adv_d_loss, adv_g_loss, gradient_penalty, clip_weights_, diff_augment, ema_update, ema_decay, DStepSchedule, d_step_rates
 from .callbacks import default_callbacks, _vols
 
 # %% ../nbs/11_train.ipynb #0981e807
 class TrainData(Dataset):
     "A `VolumeDataset` whose augmentation draws depend only on (seed, epoch, index)."
-    def __init__(self, ds:VolumeDataset, augment:Augment=None, seed:int=0):
-        self.ds, self.augment, self.seed, self.epoch = ds, augment, seed, 0
+    def __init__(self, ds:VolumeDataset, augment:Augment=None, seed:int=0, index:bool=False):   # index: items are (x, y, i), the volume's index too (the template's deformations)
+        self.ds, self.augment, self.seed, self.epoch, self.index = ds, augment, seed, 0, index
     def __len__(self): return len(self.ds)
     def set_epoch(self, epoch:int): self.epoch = epoch
     def __getitem__(self, i):
         x, y = self.ds[i]
         if self.augment is not None:
             x = torch.as_tensor(self.augment(x.numpy(), rng=np.random.default_rng([self.seed, self.epoch, i])))
-        return x, y
+        return (x, y, i) if self.index else (x, y)
 
 def epoch_loader(data:TrainData,    # the training set (its epoch seeds the augmentation)
                  epoch:int,         # epoch number (seeds the shuffle and the augmentation)
@@ -118,7 +118,7 @@ def model_spec(self:GANTrainer)->dict:
         return dict(arch='latent', n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width,
                     z_dim=min(c.z_dim, self.public_directions()) if c.auto_directions else c.z_dim, latent_channels=c.latent_channels,
                     **({} if c.latent_down == 3 else {'latent_down': c.latent_down}),   # checkpoints without the key: 3
-                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **({'texture_bands': c.texture_bands} if c.texture and c.texture_bands > 1 else {}), **({'remainder_field': True} if c.detail or c.class_remainder else {}), **({'class_remainder': True} if c.class_remainder else {}), **({'class_texture': True} if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}))
+                    **({'remainder': True} if c.auto_directions else {}), **({'content_texture': True} if c.texture else {}), **({'texture_bands': c.texture_bands} if c.texture and c.texture_bands > 1 else {}), **({'remainder_field': True} if c.detail or c.class_remainder else {}), **({'class_remainder': True} if c.class_remainder else {}), **({'class_texture': True} if c.detail else {}), **({'memory': len(self.train_ds)} if c.memorise else {}), **(self._template_spec() if c.template else {}))
     return dict(n_classes=self.n_classes, n_channels=self.shape[0], size=list(self.shape[1:]), width=c.width, z_dim=c.z_dim,
                 norm_g=c.norm_g, norm_d=c.norm_d, d_classes=0 if c.loss == 'dcgan' else self.n_classes, **({'projection': True} if c.projection else {}))
 
@@ -140,7 +140,7 @@ def build_models(spec:dict, # `model_spec`'s dict, as stored in a checkpoint
     if spec.get('arch') == 'latent':
         ae = AutoEncoder(spec['n_channels'], tuple(spec['size']), spec['width'], spec['latent_channels'], spec.get('latent_down', 3))
         return LatentGenerator(ae.decoder, spec['n_classes'], spec['n_channels'], tuple(spec['size']), ae.latent_shape, spec['z_dim'],
-                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), texture_bands=spec.get('texture_bands', 1), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), class_remainder=spec.get('class_remainder', False), memory=spec.get('memory', 0)), ae.encoder
+                               code_remainder=spec.get('remainder', False), content_texture=spec.get('content_texture', False), texture_bands=spec.get('texture_bands', 1), class_texture=spec.get('class_texture', False), remainder_field=spec.get('remainder_field', False), class_remainder=spec.get('class_remainder', False), memory=spec.get('memory', 0), template=spec.get('template', 0), shape_dirs=spec.get('shape_dirs', 1)), ae.encoder
     G = Generator(spec['n_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['z_dim'], spec['norm_g'])
     D = Discriminator(spec['d_classes'], spec['n_channels'], tuple(spec['size']), spec['width'], spec['norm_d'], projection=spec.get('projection', False))
     return G, D
@@ -163,7 +163,8 @@ def _build(self:GANTrainer):
     self.gen = torch.Generator().manual_seed(c.seed * 7919 + self.rank)    # fake labels and noise, per rank
     self.weights, self.priors_t = self.weights.to(self.device), torch.tensor(self.priors, dtype=torch.float)
     augment = Augment(seed=c.seed) if c.data_augm else None
-    self.data = TrainData(self.train_ds, augment, seed=c.seed)
+    self.data = TrainData(self.train_ds, augment, seed=c.seed, index=c.template)
+    self.template_c = None   # with `template`: each training volume's deformation (`congeal`), before the first epoch
     self.dp = None
     if c.arch == 'moments':
         from pgan.dp import MomentsDP   # also adds `GANTrainer.release_moments`
@@ -245,6 +246,48 @@ def g_step(self:GANTrainer, n:int)->dict:
     finally: self.D.requires_grad_(True)
     return dict(adv_g=adv.item(), loss_g=loss.item())
 
+# %% ../nbs/11_train.ipynb #c0906489
+@patch
+def _template_spec(self:GANTrainer)->dict:
+    "The template's part of `model_spec`: its grid (`control_grid`) and one direction of the deformations per `patients_per_direction` patients."
+    g = control_grid(self.shape[1:])
+    return dict(template=g, shape_dirs=min(self.public_directions(), 2 * g * g))
+
+@patch
+def align_training_set(self:GANTrainer):
+    "Each training volume's deformation to its class's mean (`congeal` at half resolution), into `template_c`."
+    size = len(self.train_ds) * math.prod(self.shape) * 4
+    if size > self.cfg.preload_gib * 2 ** 30: raise PganError(f"template holds the training set in memory: its {len(self.train_ds)} volumes take {size / 2 ** 30:.1f} GiB, above preload_gib={self.cfg.preload_gib}; raise preload_gib or leave out template")
+    xs, ys, t0 = [], [], time.perf_counter()
+    for x, y in DataLoader(self.train_ds, batch_size=256):
+        xs.append(F.avg_pool2d(x, 2) if min(x.shape[-2:]) >= 16 else x); ys.append(y)   # half resolution, as the prototype fitted it
+    self.template_c = congeal(torch.cat(xs), torch.cat(ys), self.n_classes, self.G.template, show_progress=None if self.out is not None and self.rank == 0 else False)
+    self.align_seconds = time.perf_counter() - t0   # reported with the first epoch's metrics
+
+@patch
+def aligned(self:GANTrainer, x, idx)->tuple:
+    "(the volumes `x` of training indices `idx` aligned, the inverse displacements that warp them back)."
+    d = dense_field(self.template_c[torch.as_tensor(idx).cpu()].to(x.device), x.shape[-2:])
+    return warp(x, d, 'bicubic').clamp(-1, 1), invert_field(d)
+
+@patch
+def _encoder_batches(self:GANTrainer, batch_size:int):
+    "The training set in order, as the encoder sees it: (volumes, classes) per batch on the device, aligned with a template."
+    s = 0
+    for x, y in DataLoader(self.train_ds, batch_size=batch_size):
+        x = x.to(self.device)
+        yield (self.aligned(x, torch.arange(s, s + len(x)))[0] if self.template_c is not None else x), y
+        s += len(x)
+
+@patch
+@torch.no_grad()
+def interpolation_gain(self:GANTrainer, batch_size:int=256, lo:float=1., hi:float=3.)->torch.Tensor:
+    "(H, W): √(power of the training volumes / power of their aligned copies) per in-plane frequency (`slice_power`), clipped to [lo, hi]: what the alignment's interpolation took."
+    p, pa, s = 0., 0., 0
+    for x, _ in DataLoader(self.train_ds, batch_size=batch_size):
+        x = x.to(self.device); p = p + slice_power(x); pa = pa + slice_power(self.aligned(x, torch.arange(s, s + len(x)))[0]); s += len(x)
+    return (p / pa).sqrt().clamp(lo, hi).cpu()
+
 # %% ../nbs/11_train.ipynb #6ac59493
 @patch
 def _layout(self:GANTrainer, fmt):
@@ -252,10 +295,14 @@ def _layout(self:GANTrainer, fmt):
     self.G.decoder.to(memory_format=fmt); self.D.to(memory_format=fmt)
 
 @patch
-def ae_step(self:GANTrainer, x)->dict:
-    "One autoencoder update (arch 'latent'): L1 reconstruction of the real batch `x`."
+def ae_step(self:GANTrainer, x, idx=None)->dict:
+    "One autoencoder update (arch 'latent'): L1 reconstruction of the real batch `x`; with a template (`idx`: the volumes' indices), the encoder sees each volume aligned and the decoder's output is warped back to it."
     if self.fast_layout: x = x.contiguous(memory_format=torch.channels_last)
-    loss = (self.G.decoder(self.D(x)) - x).abs().mean()
+    if self.template_c is not None:
+        if idx is None: raise PganError("a template's autoencoder step needs the volumes' indices (their deformations)")
+        xa, e = self.aligned(x, idx)
+        loss = (warp(self.G.decoder(self.D(xa)), e, 'bicubic') - x).abs().mean()
+    else: loss = (self.G.decoder(self.D(x)) - x).abs().mean()
     self.opt_g.zero_grad(set_to_none=True); loss.backward(); self._sync_grads(self.D); self._sync_grads(self.G.decoder); self.opt_g.step()
     return dict(loss_ae=loss.item())
 
@@ -267,7 +314,7 @@ def fit_latent(self:GANTrainer,
     "Encode the training set (eval mode) and refit the second stage: the factor model of `public_directions` with each class's own covariance in them and the remainder correlated across the latent map (`cfg.auto_directions`) or a Gaussian per class in `z_dim` PCA components (decoded means), cooled to `cfg.temperature`; then, with `texture`, the content texture (each class's own spectrum)."
     was = self.D.training; self.D.eval()
     zs, ys, G = [], [], self.G
-    for x, y in DataLoader(self.train_ds, batch_size=batch_size): zs.append(self.D(x.to(self.device)).cpu()); ys.append(y)
+    for x, y in self._encoder_batches(batch_size): zs.append(self.D(x).cpu()); ys.append(y)
     Z, y = torch.cat(zs).flatten(1).double(), torch.cat(ys).numpy().astype(int)
     if G.code_remainder:   # class counts, class means and the pooled within-class covariance of the latents (exact: no DP for this arch)
         n = np.bincount(y, minlength=G.n_classes); M = torch.stack([Z[y == k].mean(0) if n[k] else Z.mean(0) for k in range(G.n_classes)])
@@ -287,13 +334,18 @@ def fit_latent(self:GANTrainer,
             with torch.no_grad(): x = xs.to(dev); xh = G.decoder(enc(x))
             return xh, x - xh, ys
         size, budget = len(self.train_ds) * math.prod(self.shape) * 4, self.cfg.preload_gib * 2 ** 30
-        if 2 * size <= budget:   # decode once, keep the pairs in memory
-            P = [decoded(x, c) for x, c in DataLoader(self.train_ds, batch_size=batch_size)]
+        if 2 * size <= budget or G.template:   # decode once, keep the pairs in memory (a template's: in template space, the aligned volumes')
+            P = [decoded(x, c) for x, c in self._encoder_batches(batch_size)]
             Xh, Rs, Ys = (torch.cat([p[j] for p in P]) for j in range(3)); del P
             if (2 + G.ctex.bands) * size <= budget: Rs = torch.cat([G.ctex.split(r) for r in Rs.split(batch_size)])   # and split into bands once (the fit needs them every step: 2 FFTs a step saved, the same fit bit for bit, `10_models`)
             pairs = lambda: ((Xh[i], Rs[i], Ys[i]) for i in torch.randperm(len(Xh), generator=gen).split(tb))
         else: pairs = lambda: (decoded(x, c) for x, c in DataLoader(self.train_ds, batch_size=tb, shuffle=True, generator=gen))
         with torch.enable_grad(): fit_content_texture(G.ctex, pairs, epochs=ep, seed=self.cfg.seed, cosine=G.ctex.bands > 1)
+        if G.template:   # what the alignment's interpolation took from each in-plane frequency, given back to the texture added after the warp
+            gain = self.interpolation_gain(batch_size).to(G.ctex.amp)
+            G.ctex.amp.mul_(gain)
+            if G.ctex.n_classes: G.ctex.class_amp.mul_(gain)
+    if G.template: fit_shape(G, self.template_c, y)   # each class's Gaussian of the deformations
     self.D.train(was)
 
 # %% ../nbs/11_train.ipynb #b4ff95a7
@@ -305,6 +357,7 @@ def _cb(self:GANTrainer, event:str):
 def fit(self:GANTrainer, epochs:int=None)->list:
     "Train up to `epochs` (default `cfg.epochs`) epochs in all, continuing from `self.epoch`; returns the history."
     end = epochs or self.cfg.epochs
+    if self.cfg.template and self.template_c is None and self.epoch < end: self.align_training_set()   # before the training's progress bar
     self._cb('before_fit')
     try:
         while self.epoch < end:
@@ -333,9 +386,10 @@ def _run_epoch(self:GANTrainer):
     sched, g_steps = self.d_sched, 0
     decay = ema_decay(c, math.ceil(self.n_batches / (sched.rate if sched is not None else c.diter))) if self.G_ema is not None else None
     if self.fast_layout: self._layout(torch.channels_last)
-    for i, (x, y) in enumerate(self.loader):
+    if c.template and self.template_c is None: self.align_training_set()
+    for i, (x, y, *ix) in enumerate(self.loader):
         x, y = x.to(self.device, non_blocking=True), y.to(self.device)
-        if c.arch == 'latent': out = self.ae_step(x)
+        if c.arch == 'latent': out = self.ae_step(x, *ix)
         else:
             out = self.d_step(x, y)
             if sched.d_step() if sched is not None else i % c.diter == 0:
@@ -358,6 +412,7 @@ def _run_epoch(self:GANTrainer):
         m['d_bal_acc_fake'] = balanced_accuracy(cat['y_fake'], cat['pred_fake'], self.n_classes)
     secs = time.perf_counter() - t0
     m.update(seconds=secs, img_per_s=self.n_batches * c.batch_size * self.world / max(secs, 1e-9))
+    if getattr(self, 'align_seconds', None) is not None: m['align_seconds'] = self.align_seconds; self.align_seconds = None   # the template's congealing, once
     if sched is not None: m.update(d_steps_per_g_step=sched.rate, d_acc_fake_ema=sched.ema, g_steps=g_steps)
     if self.dp is not None: m.update(self.dp.epoch_metrics())
     return m
@@ -387,6 +442,7 @@ def checkpoint_state(self:GANTrainer)->dict:
                 rank_checksums=list(getattr(self, 'rank_checksums', [])),
                 **({'G_ema': self.G_ema.state_dict(), 'ema_updates': self.ema_updates} if self.G_ema is not None else {}),
                 **({'d_sched': self.d_sched.state_dict()} if getattr(self, 'd_sched', None) is not None else {}),
+                **({'template_c': self.template_c} if getattr(self, 'template_c', None) is not None else {}),
                 **(self.dp.checkpoint_items() if getattr(self, 'dp', None) is not None else {}))
 
 @patch
@@ -421,6 +477,7 @@ def resume(self:GANTrainer, path):
     if self.opt_g is not None: self.opt_g.load_state_dict(ck['opt_g']); self.opt_d.load_state_dict(ck['opt_d'])
     self.gen.set_state(ck['gen_state']); torch.set_rng_state(ck['torch_rng'])
     self.epoch, self.step, self.history = ck['epoch'], ck['step'], json.loads(ck['history'])
+    if 'template_c' in ck: self.template_c = ck['template_c']
     if self.d_sched is not None and 'd_sched' in ck: self.d_sched.load_state_dict(ck['d_sched'])
     if self.dp is not None or 'dp_state' in ck:
         if self.dp is None: raise PganError(f"{path}: checkpoint was trained with DP-SGD; resume it with its DP settings (dp=True)")

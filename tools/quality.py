@@ -14,6 +14,7 @@ import numpy as np
 RECIPES = {   # name -> extra `pgan run` flags (on top of --profile demo)
     'acgan': ['--arch', 'acgan', '--ema', '0'],     # the paper's AC-GAN at demo width (BatchNorm, 40 epochs), sampled from G itself
     'latent': ['--arch', 'latent'],   # the latent arch now: autoencoder (12 epochs) + a factor model of its latents (one direction per 8 training patients + each class's own remainder, correlated across the latent map, `public_directions`), sampled at temperature 0.85 (`cool_`), + the content texture in three frequency bands, each with its SD map and a level per volume (`ContentTexture`, `10_models`)
+    'template': ['--arch', 'latent', '--template'],   # the default behind a deformable template (`TrainConfig.template`: congealing on an 8 x 8 grid, the autoencoder's output warped back, each class's Gaussian of the deformations, the texture's interpolation gain), sampled at temperature 1 (99_release_anatomy)
     'latent_t1': ['--arch', 'latent', '--temperature', '1'],   # the same sampled as fitted: the default before temperature 0.85 (its runs' stage keys are those of `latent` before, so its folders are the earlier default's runs)
     'latent_b1': ['--arch', 'latent', '--texture-bands', '1'],   # the latent default before texture bands: the content texture with one SD map (its grain pooled over the classes: the cervical volumes got the thoracic and lumbar grain, classifier FID 24.7)
     'latent_detail': ['--arch', 'latent', '--detail'],   # the same + the remainder correlated across the latent map and each class's own texture spectrum (`TrainConfig.detail`): classifier FID 5.9 against the one-map default's 24.7 (three bands: 11.2), TSTR/TRTR 0.88 against 0.93
@@ -55,7 +56,7 @@ def summarise(folder):
                 spectral=Fd['spectral']['max_abs_log_ratio'], spectral_floor=Fd['spectral']['floor']['holdout']['max_abs_log_ratio'],
                 spectral_external=Fd['spectral']['floor'].get('external', {}).get('max_abs_log_ratio'),
                 attacks={a: dict(auc=r['auc'], ci=r['auc_ci']) for a, r in P.items() if a != 'dcr'},
-                exact_copies=M['privacy']['exact_copies'], train_seconds=sum(h['seconds'] for h in hist), epochs=len(hist),
+                exact_copies=M['privacy']['exact_copies'], train_seconds=sum(h['seconds'] + h.get('align_seconds', 0) for h in hist), epochs=len(hist),
                 **({'gan_test': U['gan_test']['balanced_accuracy'], 'gan_test_recall': U['gan_test']['per_class_recall'],
                     'gan_test_floor': U['gan_test']['floor']['balanced_accuracy']} if 'gan_test' in U else {}))   # the real-trained classifiers on the synthetic set (`31_utility`)
 
