@@ -25,7 +25,7 @@ help:
 	@echo "make bench       re-execute nbs/95_benchmarks.ipynb with its #| bench measurements (about 20 min, on an idle machine)"
 	@echo "make realism     re-execute nbs/96_phantom_realism.ipynb: the phantom against the paper's real VUs, with the region classifiers at demo sizes (about 5 min)"
 	@echo "make quality     generator recipes side by side on the demo phantom (RECIPES=acgan,acgan_ema,latent_means,latent,latent_detail,latent_d2_detail,moments,moments_factor SEEDS=0,1,2 by default; about 3 hours from scratch), then nbs/98_release_quality.ipynb"
-	@echo "make anatomy     the deformable-template prototype (tools/deform_proto.py) on make quality's latent runs of SEEDS (they must exist), then nbs/99_release_anatomy.ipynb (about 12 min a seed on 2 cores)"
+	@echo "make anatomy     the deformable template: make quality's latent and template recipes over SEEDS (--template, about 8 min a seed each), seed 0's variants, the bars and gratings, then the prototype (tools/deform_proto.py, about 12 min a seed) on the latent runs, then nbs/99_release_anatomy.ipynb (2 cores)"
 	@echo "make scale       the #| scale cells of nbs/95_benchmarks.ipynb: releases of 100,000 volumes, up to 100,000 x 10,000 candidates (about 1.5 h, 25 GB of disk)"
 
 $(STAMP): settings.ini setup.py
@@ -98,6 +98,9 @@ quality: install
 	$(BIN)/nbdev_clean
 
 anatomy: install
+	$(BIN)/python tools/quality.py --recipes latent,template --seeds $(SEEDS) --out runs/quality --json runs/quality/template_cmp.json
+	$(BIN)/python tools/template_variants.py --seed 0 --variants default,asis,pooled,nogain,asis+t0.85
+	$(BIN)/python tools/template_unlike.py --sets bars,gratings --seeds $(SEEDS)
 	$(BIN)/python tools/deform_proto.py --seeds $(SEEDS) --warped-ae --temperature 1 --texture template_gain --jsonl deform.jsonl
 	$(BIN)/python tools/deform_proto.py --seeds $(SEEDS) --warped-ae --temperature 1 --texture template --jsonl deform.jsonl
 	$(BIN)/python tools/exec_nbs.py nbs/99_release_anatomy.ipynb
