@@ -3,9 +3,10 @@
 Each variant reloads the run's checkpoint (its autoencoder, second stage, texture and Gaussian of the deformations),
 changes one part, samples 2,400 volumes as `pgan run` does (seed 0) and evaluates them as `make quality` does
 (`evaluate_prototype`); `default` evaluates the same seed's `latent_s<seed>` release the same way. One JSON line per
-(seed, variant) is appended to runs/quality/template_variants.jsonl, which nbs/99_release_anatomy.ipynb shows.
+(seed, variant) is appended to runs/quality/<recipe>_variants.jsonl (template_variants.jsonl: nbs/99_release_anatomy.ipynb shows it).
 
     python tools/template_variants.py --seed 0 --variants default,asis,pooled,nogain,asis+t0.85
+    python tools/template_variants.py --recipe template_d2 --seed 0 --variants nogain   # another template run: runs/quality/template_d2_s0
 
 Variants:
   default    the demo default's release of the same seed (runs/quality/latent_s<seed>)
@@ -41,8 +42,9 @@ def variant_generator(run:Path, v:str)->LoadedGenerator:
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0]); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--variants', default='default,asis,pooled,nogain,asis+t0.85'); ap.add_argument('--quality', type=Path, default=Path('runs/quality'))
+    ap.add_argument('--recipe', default='template', help='the template runs: QUALITY/<recipe>_s<seed> (default template)')
     a = ap.parse_args(); torch.set_num_threads(2)
-    run, out = a.quality/f'template_s{a.seed}', a.quality/f'template_variants_s{a.seed}'; out.mkdir(parents=True, exist_ok=True)
+    run, out = a.quality/f'{a.recipe}_s{a.seed}', a.quality/f'{a.recipe}_variants_s{a.seed}'; out.mkdir(parents=True, exist_ok=True)
     for v in a.variants.split(','):
         if v == 'default': syn = a.quality/f'latent_s{a.seed}'/'synthetic'/'synthetic.h5'
         else:
@@ -50,4 +52,4 @@ if __name__ == '__main__':
             if not syn.exists(): generate_h5(variant_generator(run, v), syn, n=2400, seed=0, show_progress=False)
         r = dict(variant=v, seed=a.seed, **evaluate_prototype(run/'data', syn, out/f'eval_{v}'))
         print(json.dumps(r), flush=True)
-        with open(a.quality/'template_variants.jsonl', 'a') as f: f.write(json.dumps(r) + '\n')
+        with open(a.quality/f'{a.recipe}_variants.jsonl', 'a') as f: f.write(json.dumps(r) + '\n')
