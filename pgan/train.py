@@ -272,20 +272,19 @@ def aligned(self:GANTrainer, x, idx)->tuple:
 
 @patch
 def _encoder_batches(self:GANTrainer, batch_size:int):
-    "The training set in order, as the encoder sees it: (volumes, classes) per batch on the device, aligned with a template."
+    "The training set in order: (volumes, as the encoder sees them — aligned with a template —, classes) per batch on the device."
     s = 0
     for x, y in DataLoader(self.train_ds, batch_size=batch_size):
         x = x.to(self.device)
-        yield (self.aligned(x, torch.arange(s, s + len(x)))[0] if self.template_c is not None else x), y
+        yield x, (self.aligned(x, torch.arange(s, s + len(x)))[0] if self.template_c is not None else x), y
         s += len(x)
 
 @patch
 @torch.no_grad()
 def interpolation_gain(self:GANTrainer, batch_size:int=256, lo:float=1., hi:float=3.)->torch.Tensor:
     "(H, W): √(power of the training volumes / power of their aligned copies) per in-plane frequency (`slice_power`), clipped to [lo, hi]: what the alignment's interpolation took."
-    p, pa, s = 0., 0., 0
-    for x, _ in DataLoader(self.train_ds, batch_size=batch_size):
-        x = x.to(self.device); p = p + slice_power(x); pa = pa + slice_power(self.aligned(x, torch.arange(s, s + len(x)))[0]); s += len(x)
+    p = pa = 0.
+    for x, xa, _ in self._encoder_batches(batch_size): p = p + slice_power(x); pa = pa + slice_power(xa)
     return (p / pa).sqrt().clamp(lo, hi).cpu()
 
 # %% ../nbs/11_train.ipynb #6ac59493
@@ -314,7 +313,7 @@ def fit_latent(self:GANTrainer,
     "Encode the training set (eval mode) and refit the second stage: the factor model of `public_directions` with each class's own covariance in them and the remainder correlated across the latent map (`cfg.auto_directions`) or a Gaussian per class in `z_dim` PCA components (decoded means), cooled to `cfg.temperature`; then, with `texture`, the content texture (each class's own spectrum)."
     was = self.D.training; self.D.eval()
     zs, ys, G = [], [], self.G
-    for x, y in self._encoder_batches(batch_size): zs.append(self.D(x).cpu()); ys.append(y)
+    for _, x, y in self._encoder_batches(batch_size): zs.append(self.D(x).cpu()); ys.append(y)
     Z, y = torch.cat(zs).flatten(1).double(), torch.cat(ys).numpy().astype(int)
     if G.code_remainder:   # class counts, class means and the pooled within-class covariance of the latents (exact: no DP for this arch)
         n = np.bincount(y, minlength=G.n_classes); M = torch.stack([Z[y == k].mean(0) if n[k] else Z.mean(0) for k in range(G.n_classes)])
@@ -335,7 +334,7 @@ def fit_latent(self:GANTrainer,
             return xh, x - xh, ys
         size, budget = len(self.train_ds) * math.prod(self.shape) * 4, self.cfg.preload_gib * 2 ** 30
         if 2 * size <= budget or G.template:   # decode once, keep the pairs in memory (a template's: in template space, the aligned volumes')
-            P = [decoded(x, c) for x, c in self._encoder_batches(batch_size)]
+            P = [decoded(x, c) for _, x, c in self._encoder_batches(batch_size)]
             Xh, Rs, Ys = (torch.cat([p[j] for p in P]) for j in range(3)); del P
             if (2 + G.ctex.bands) * size <= budget: Rs = torch.cat([G.ctex.split(r) for r in Rs.split(batch_size)])   # and split into bands once (the fit needs them every step: 2 FFTs a step saved, the same fit bit for bit, `10_models`)
             pairs = lambda: ((Xh[i], Rs[i], Ys[i]) for i in torch.randperm(len(Xh), generator=gen).split(tb))
